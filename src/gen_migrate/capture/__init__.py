@@ -1,0 +1,1 @@
+"""Postgres side: the pglast normaliser, the live observer (event triggers), catalog introspection."""

@@ -1,0 +1,1 @@
+"""Parity and drift reports across generic files, Postgres and every target."""

@@ -1,0 +1,1 @@
+"""Click commands, one module per group; each only wires config to library calls."""

@@ -1,0 +1,1 @@
+"""Ingestion-side helpers (column filter for event batches)."""

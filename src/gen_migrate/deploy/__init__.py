@@ -1,0 +1,1 @@
+"""plan/apply runner: phases, ordering, lock, resume, progress, report."""

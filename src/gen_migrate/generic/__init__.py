@@ -1,0 +1,1 @@
+"""The platform-independent model: types, operations, migration files, schema replay."""
