@@ -23,6 +23,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("gen_migrate.commands.files:validate", "Check generic files, their schema and the sum file."),
     "hash": ("gen_migrate.commands.files:hash_", "Rewrite generic_migrations/gen-migrate.sum."),
     "schema": ("gen_migrate.commands.files:schema", "Print the JSON Schema of the generic migration file."),
+    "plan": ("gen_migrate.commands.deploy:plan", "Show the pending migrations of a phase and their steps."),
+    "apply": ("gen_migrate.commands.deploy:apply", "Apply a phase to every target, then run -- COMMAND."),
+    "status": ("gen_migrate.commands.deploy:status", "Applied/pending migrations, schema hash, drift per target."),
 }
 
 

@@ -138,7 +138,7 @@ class SetDefault(_Model):
     op: Literal["set_default"] = "set_default"
     table: TableRef
     column: str
-    default: str | None
+    default: str | None = None
 
 
 class DefineType(_Model):

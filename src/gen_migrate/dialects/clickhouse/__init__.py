@@ -1,4 +1,5 @@
-"""ClickHouse dialect: materialized-view-aware plans applied through clickhouse-connect (chdb or server).
+"""ClickHouse dialect: materialized-view-aware plans, applied with clickhouse-connect
+(chdb in process, or a server).
 
 Importing this package is cheap; clickhouse_connect/chdb load only when a client is opened.
 """

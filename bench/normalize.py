@@ -1,0 +1,89 @@
+"""Time the normaliser on the real migration histories against the parsers it is built on.
+
+Runs, on the same text (``../shared/corpus/migrations/*.sql``, one call per file):
+``pglast.parser.parse_sql_json`` (the parser's own limit), ``normalize_sql`` (parse + translate +
+replay), ``pglast.parse_sql`` (Python AST) and sqlglot's postgres dialect. Prints best-of-N
+times and ratios to ``parse_sql_json``. Target: the normaliser within 3x.
+
+    /work/venv/bin/python bench/normalize.py [--repeat 5] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = Path(os.environ.get("GEN_MIGRATE_SHARED", REPO.parent / "shared")) / "corpus"
+
+
+def _best(fn: Callable[[], object], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--profile", action="store_true", help="cProfile one normaliser run")
+    args = parser.parse_args()
+
+    import pglast
+    import sqlglot
+    from pglast.parser import parse_sql_json
+
+    from gen_migrate.capture.normalize import normalize_sql
+    from gen_migrate.generic.schema import Schema
+
+    texts = [p.read_text() for p in sorted((CORPUS / "migrations").glob("*.sql"))]
+    n_statements = 0
+    for text in texts:
+        n_statements += len(normalize_sql(text, Schema(), on_error="collect").outcomes)
+
+    def run_json() -> None:
+        for text in texts:
+            parse_sql_json(text)
+
+    def run_normalize() -> None:
+        for text in texts:
+            normalize_sql(text, Schema(), on_error="collect")
+
+    def run_ast() -> None:
+        for text in texts:
+            pglast.parse_sql(text)
+
+    def run_sqlglot() -> None:
+        for text in texts:
+            sqlglot.parse(text, read="postgres", error_level=sqlglot.ErrorLevel.IGNORE)
+
+    if args.profile:
+        prof = cProfile.Profile()
+        prof.runcall(run_normalize)
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+
+    base = _best(run_json, args.repeat)
+    rows = [
+        ("pglast parse_sql_json", base),
+        ("gen-migrate normalize_sql", _best(run_normalize, args.repeat)),
+        ("pglast parse_sql (AST)", _best(run_ast, max(1, args.repeat // 2))),
+        ("sqlglot (postgres)", _best(run_sqlglot, 1)),
+    ]
+    print(f"{len(texts)} files, {n_statements} statements (best of {args.repeat})")
+    for name, secs in rows:
+        print(f"  {name:28s} {secs * 1000:9.1f} ms   {secs / base:6.1f}x parse_sql_json")
+    ratio = rows[1][1] / base
+    verdict = "OK" if ratio <= 3 else "OVER"
+    print(f"normaliser / parse_sql_json = {ratio:.2f}x (target <= 3x): {verdict}")
+
+
+if __name__ == "__main__":
+    main()

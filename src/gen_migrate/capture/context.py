@@ -1,0 +1,160 @@
+"""State shared by the statement translators: the schema being replayed, types, undo journal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gen_migrate.capture.pgtypes import TypeRegistry, UnknownTypeError, generic_from_typename
+from gen_migrate.capture.sqltext import StatementText, min_location
+from gen_migrate.generic.operations import (
+    Operation,
+    RenameTable,
+    TableRef,
+)
+from gen_migrate.generic.schema import ReplayError, Schema, TableSchema
+from gen_migrate.generic.types import GenericType
+
+JsonNode = dict[str, Any]
+
+
+class Skip(Exception):
+    """The statement cannot change a replicated table's columns; the message says why."""
+
+
+class Unsupported(Exception):
+    """The statement may change columns but cannot be normalised; the message says why."""
+
+
+@dataclass
+class FileState:
+    """What one ``normalize_sql`` call learns beyond the schema model.
+
+    ``others`` are relations that exist but are not replicated tables (views, temporary and
+    foreign tables, sequences); ``children`` maps a table to the tables that inherit from it
+    (partitions included), so column changes recurse the way Postgres recurses them;
+    ``indexes`` maps (schema, index name) to its plain columns, for ``PRIMARY KEY USING INDEX``.
+    """
+
+    others: set[TableRef] = field(default_factory=set)
+    children: dict[TableRef, list[TableRef]] = field(default_factory=dict)
+    partitions: set[TableRef] = field(default_factory=set)
+    indexes: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+
+_UNSET: Any = object()
+
+
+class Ctx:
+    """One statement being translated: emits operations onto the schema, undoably."""
+
+    def __init__(
+        self,
+        schema: Schema,
+        registry: TypeRegistry,
+        state: FileState,
+        text: StatementText,
+        base: int,
+    ) -> None:
+        self.schema = schema
+        self.registry = registry
+        self.state = state
+        self.text = text
+        self.base = base
+        self.ops: list[Operation] = []
+        self.notes: list[str] = []
+        self._tables: dict[TableRef, TableSchema | None] = {}
+        self._types: dict[TableRef, GenericType | None] = {}
+
+    # -- operations -------------------------------------------------------------------------
+
+    def emit(self, op: Operation) -> None:
+        """Replay ``op`` onto the schema and keep it; a misfit is :class:`Unsupported`."""
+        self._remember(op)
+        try:
+            self.schema.apply(op)
+        except ReplayError as exc:
+            raise Unsupported(exc.message) from None
+        self.ops.append(op)
+
+    def _remember(self, op: Operation) -> None:
+        refs: list[TableRef] = []
+        table = getattr(op, "table", None)
+        if table is not None:
+            refs.append(table)
+            if isinstance(op, RenameTable):
+                refs.append(TableRef(schema=table.schema, name=op.new_name))
+            for ref in refs:
+                if ref not in self._tables:
+                    ts = self.schema.tables.get(ref)
+                    self._tables[ref] = (
+                        None
+                        if ts is None
+                        else TableSchema(ts.ref, dict(ts.columns), list(ts.primary_key))
+                    )
+        else:
+            name = op.name  # type: ignore[union-attr]
+            if name not in self._types:
+                self._types[name] = self.schema.types.get(name)
+
+    def rollback(self) -> None:
+        """Undo every operation this statement emitted."""
+        for ref, ts in self._tables.items():
+            if ts is None:
+                self.schema.tables.pop(ref, None)
+            else:
+                self.schema.tables[ref] = ts
+        for ref, ty in self._types.items():
+            if ty is None:
+                self.schema.types.pop(ref, None)
+            else:
+                self.schema.types[ref] = ty
+        self.ops.clear()
+
+    def absorb(self, inner: Ctx) -> None:
+        """Take over what an inner statement (of a DO block) emitted, undo journal included."""
+        for ref, ts in inner._tables.items():
+            self._tables.setdefault(ref, ts)
+        for tref, ty in inner._types.items():
+            self._types.setdefault(tref, ty)
+        self.ops.extend(inner.ops)
+        self.notes.extend(inner.notes)
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    def type_of(self, node: JsonNode) -> GenericType:
+        """Generic type of a JSON ``TypeName``; an unknown name is :class:`Unsupported`."""
+        try:
+            return generic_from_typename(node, self.registry)
+        except UnknownTypeError as exc:
+            raise Unsupported(exc.message) from None
+
+    def table(self, ref: TableRef, *, missing_ok: bool = False) -> TableSchema | None:
+        """The known table, ``None`` when it is missing and that is fine, else Unsupported."""
+        ts = self.schema.tables.get(ref)
+        if ts is None and not missing_ok:
+            raise Unsupported(
+                f"table {ref} is not known (not created earlier in this text or in earlier "
+                "generic migrations)"
+            )
+        return ts
+
+    def expression(self, keyword: str, node: JsonNode, at: int = -1, **kw: bool) -> str:
+        """Source text of an expression node introduced by ``keyword``."""
+        loc = min_location(node) if at < 0 else at
+        if loc < 0:
+            return ""
+        return self.text.expression_after(keyword, self.text.char_offset(loc - self.base), **kw)
+
+
+def range_ref(node: JsonNode) -> TableRef:
+    """TableRef of a JSON ``RangeVar`` (unqualified = ``public``)."""
+    return TableRef(schema=node.get("schemaname", "public"), name=node["relname"])
+
+
+def name_ref(items: list[JsonNode]) -> TableRef:
+    """TableRef of a dotted name given as a list of JSON ``String`` nodes."""
+    parts = [n["String"]["sval"] for n in items]
+    if len(parts) == 1:
+        return TableRef(schema="public", name=parts[0])
+    return TableRef(schema=parts[-2], name=parts[-1])

@@ -1,0 +1,116 @@
+"""DO blocks: the static SQL inside a PL/pgSQL body is normalised like top-level statements.
+
+The body is parsed with ``pglast.parser.parse_plpgsql_json`` (wrapped in a throwaway function
+definition). Every static SQL statement in it goes through the same translators as top-level
+text. A statement under an ``IF`` or in a block with an ``EXCEPTION`` handler is *guarded*: the
+common idioms (``IF NOT EXISTS (… information_schema.columns …) THEN ALTER TABLE …``, ``BEGIN
+CREATE TYPE … EXCEPTION WHEN duplicate_object THEN NULL``) run their DDL only when it fits the
+schema, so a guarded statement that does not fit the schema model is a no-op (noted), not an
+error. Refused: dynamic SQL (``EXECUTE``), DDL inside a loop, languages other than PL/pgSQL, and
+an unguarded statement that cannot be normalised. A block with no DDL is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from gen_migrate.capture.context import Ctx, JsonNode, Skip, Unsupported
+from gen_migrate.capture.skip import REFUSED, SKIPPED
+from gen_migrate.capture.sqltext import StatementText
+
+_LOOPS = {
+    "PLpgSQL_stmt_loop",
+    "PLpgSQL_stmt_while",
+    "PLpgSQL_stmt_fori",
+    "PLpgSQL_stmt_fors",
+    "PLpgSQL_stmt_forc",
+    "PLpgSQL_stmt_foreach_a",
+    "PLpgSQL_stmt_dynfors",
+}
+_WRAP = "CREATE FUNCTION gen_migrate_do() RETURNS void LANGUAGE plpgsql AS $gen_migrate$"
+
+
+def do_block(ctx: Ctx, node: JsonNode) -> str:
+    """``DoStmt`` → the operations of the DDL in its body."""
+    from pglast.parser import ParseError, parse_plpgsql_json, parse_sql_json
+
+    from gen_migrate.capture.normalize import TRANSLATORS
+
+    body, language = "", "plpgsql"
+    for arg in node.get("args", ()):
+        elem = arg.get("DefElem", {})
+        value = elem.get("arg", {}).get("String", {}).get("sval", "")
+        if elem.get("defname") == "as":
+            body = value
+        elif elem.get("defname") == "language":
+            language = value
+    if language.lower() != "plpgsql":
+        raise Unsupported(f"DO block in language {language}: {REFUSED['DoStmt']}")
+    if "$gen_migrate$" in body:
+        raise Unsupported(REFUSED["DoStmt"])
+    try:
+        tree = json.loads(parse_plpgsql_json(f"{_WRAP}{body}$gen_migrate$"))
+    except ParseError as exc:
+        raise Unsupported(f"DO block body does not parse ({exc})") from None
+    ran = 0
+    for query, guarded, looped in _statements(tree, False, False):
+        try:
+            parsed = json.loads(parse_sql_json(query))["stmts"]
+        except ParseError as exc:
+            raise Unsupported(f"DO block statement does not parse ({exc})") from None
+        for raw in parsed:
+            kind, inner = next(iter(raw["stmt"].items()))
+            if kind in SKIPPED and kind not in TRANSLATORS:
+                continue
+            if kind == "SelectStmt" and "intoClause" not in inner:
+                continue
+            if looped:
+                raise Unsupported(f"DO block runs {kind} in a loop: {REFUSED['DoStmt']}")
+            ran += _run(ctx, kind, inner, query, guarded)
+    if not ctx.ops:
+        raise Skip("; ".join(ctx.notes) or "DO block without DDL (changes data only)")
+    return f"DO block ({ran} statement{'s' if ran != 1 else ''})"
+
+
+def _run(ctx: Ctx, kind: str, node: JsonNode, query: str, guarded: bool) -> int:
+    from gen_migrate.capture.normalize import TRANSLATORS, refuse_by_name
+
+    sub = Ctx(ctx.schema, ctx.registry, ctx.state, StatementText(query, query.isascii()), 0)
+    translate = TRANSLATORS.get(kind) or refuse_by_name(kind)
+    try:
+        translate(sub, node)
+    except Skip:
+        sub.rollback()
+        return 0
+    except Unsupported as exc:
+        sub.rollback()
+        if not guarded:
+            raise Unsupported(f"in DO block: {exc}") from None
+        ctx.notes.append(f"guarded statement not run: {exc}")
+        return 0
+    ctx.absorb(sub)
+    return 1
+
+
+def _statements(node: Any, guarded: bool, looped: bool) -> Iterator[tuple[str, bool, bool]]:
+    if isinstance(node, list):
+        for item in node:
+            yield from _statements(item, guarded, looped)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        if key == "PLpgSQL_stmt_execsql":
+            yield value["sqlstmt"]["PLpgSQL_expr"]["query"], guarded, looped
+        elif key in ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors"):
+            raise Unsupported(f"DO block runs dynamic SQL (EXECUTE): {REFUSED['DoStmt']}")
+        elif key == "PLpgSQL_stmt_if":
+            yield from _statements(value, True, looped)
+        elif key == "PLpgSQL_stmt_block":
+            yield from _statements(value, guarded or "exceptions" in value, looped)
+        elif key in _LOOPS:
+            yield from _statements(value, guarded, True)
+        else:
+            yield from _statements(value, guarded, looped)

@@ -1,0 +1,264 @@
+"""Postgres DDL text → generic operations: the entry point of capture from SQL.
+
+The text is parsed once with ``pglast.parser.parse_sql_json`` (no Python AST); each statement's
+JSON node goes to the translator registered for its node type in :data:`TRANSLATORS`. Every
+operation is replayed onto the caller's :class:`~gen_migrate.generic.schema.Schema` as it is
+produced, so a later statement knows what an earlier one did. A statement that fails leaves the
+schema as it was before that statement. After the last statement, three renames that exchange two
+column names are folded into one ``swap_columns``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from gen_migrate.capture.context import Ctx, FileState, JsonNode, Skip, Unsupported, range_ref
+from gen_migrate.capture.doblock import do_block
+from gen_migrate.capture.normalize_alter import alter_table
+from gen_migrate.capture.normalize_objects import drop, rename, set_schema
+from gen_migrate.capture.normalize_table import create_table
+from gen_migrate.capture.normalize_types import alter_enum, create_domain, create_enum
+from gen_migrate.capture.pgtypes import TypeRegistry
+from gen_migrate.capture.skip import REFUSED, SKIPPED
+from gen_migrate.capture.sqltext import StatementText
+from gen_migrate.capture.statements import RawStatement, SourceText, split_statements
+from gen_migrate.errors import InputError
+from gen_migrate.generic.operations import Operation, RenameColumn, SwapColumns
+from gen_migrate.generic.schema import Schema
+
+OutcomeKind = Literal["normalized", "skipped", "error"]
+
+
+class NormalizeError(InputError):
+    """A statement that may change columns but cannot be normalised.
+
+    The message reads ``<file>:<line>: <reason>: <statement, first ~80 chars>``.
+    """
+
+
+@dataclass
+class Outcome:
+    """What became of one statement."""
+
+    file: str
+    line: int
+    statement: str
+    kind: OutcomeKind
+    reason: str
+    operations: list[Operation] = field(default_factory=list)
+
+    def message(self) -> str:
+        """``file:line: reason: statement`` (statement shortened to one line)."""
+        return f"{self.file}:{self.line}: {self.reason}: {shorten(self.statement)}"
+
+
+@dataclass
+class NormalizeResult:
+    """Operations in order (swaps folded), one outcome per statement, and the source text of
+    the statements that produced operations."""
+
+    operations: list[Operation]
+    outcomes: list[Outcome]
+    statements: list[str]
+
+    def errors(self) -> list[Outcome]:
+        """The outcomes of kind ``error``."""
+        return [o for o in self.outcomes if o.kind == "error"]
+
+
+def shorten(statement: str, limit: int = 80) -> str:
+    """The statement on one line, cut to ``limit`` characters."""
+    flat = " ".join(statement.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+Translator = Callable[[Ctx, JsonNode], str]
+
+
+def _create_table_as(ctx: Ctx, node: JsonNode) -> str:
+    into = node.get("into", {})
+    rel = into.get("rel", {})
+    if node.get("objtype") == "OBJECT_MATVIEW":
+        raise Skip("materialized view")
+    if rel.get("relpersistence") == "t":
+        raise Skip("temporary table: not replicated")
+    raise Unsupported(REFUSED["CreateTableAsStmt"])
+
+
+def _select(ctx: Ctx, node: JsonNode) -> str:
+    into = node.get("intoClause")
+    if into is None:
+        raise Skip(SKIPPED["SelectStmt"])
+    if into.get("rel", {}).get("relpersistence") == "t":
+        raise Skip("SELECT INTO a temporary table: not replicated")
+    raise Unsupported("SELECT … INTO: the new table's columns come from a query")
+
+
+def _view(ctx: Ctx, node: JsonNode) -> str:
+    ctx.state.others.add(range_ref(node["view"]))
+    raise Skip("view")
+
+
+def _foreign_table(ctx: Ctx, node: JsonNode) -> str:
+    ctx.state.others.add(range_ref(node["base"]["relation"]))
+    raise Skip("foreign table: not replicated")
+
+
+def _index(ctx: Ctx, node: JsonNode) -> str:
+    params = [p.get("IndexElem", {}).get("name") for p in node.get("indexParams", ())]
+    if node.get("idxname") and params and all(params):
+        schema = range_ref(node["relation"]).schema
+        ctx.state.indexes[(schema, node["idxname"])] = [str(p) for p in params]
+    raise Skip(SKIPPED["IndexStmt"])
+
+
+def _create_schema(ctx: Ctx, node: JsonNode) -> str:
+    elements = node.get("schemaElts", ())
+    if not elements:
+        raise Skip("schema")
+    for element in elements:
+        kind, inner = next(iter(element.items()))
+        try:
+            TRANSLATORS.get(kind, _by_name(kind))(ctx, inner)
+        except Skip:
+            continue
+    if not ctx.ops:
+        raise Skip("schema (its elements change no replicated table)")
+    return "create schema"
+
+
+def refuse_by_name(kind: str) -> Translator:
+    """The translator of a node type without its own: skip or refuse it by name."""
+    return _by_name(kind)
+
+
+def _by_name(kind: str) -> Translator:
+    def translate(ctx: Ctx, node: JsonNode) -> str:
+        if kind in SKIPPED:
+            raise Skip(SKIPPED[kind])
+        if kind in REFUSED:
+            raise Unsupported(REFUSED[kind])
+        raise Unsupported(f"statement kind {kind} is not understood")
+
+    return translate
+
+
+TRANSLATORS: dict[str, Translator] = {
+    "CreateStmt": create_table,
+    "AlterTableStmt": alter_table,
+    "RenameStmt": rename,
+    "DropStmt": drop,
+    "AlterObjectSchemaStmt": set_schema,
+    "CreateEnumStmt": create_enum,
+    "AlterEnumStmt": alter_enum,
+    "CreateDomainStmt": create_domain,
+    "CreateTableAsStmt": _create_table_as,
+    "SelectStmt": _select,
+    "DoStmt": do_block,
+    "ViewStmt": _view,
+    "IndexStmt": _index,
+    "CreateForeignTableStmt": _foreign_table,
+    "CreateSchemaStmt": _create_schema,
+}
+"""Statement node type → translator; other node types are skipped or refused by name."""
+
+
+def normalize_sql(
+    sql: str,
+    schema: Schema,
+    *,
+    file: str = "<sql>",
+    line_offset: int = 0,
+    types: Mapping[str, str] | None = None,
+    on_error: Literal["raise", "collect"] = "raise",
+) -> NormalizeResult:
+    """Normalise every statement of ``sql`` into generic operations, replaying them onto
+    ``schema`` (mutated).
+
+    ``line_offset`` is added to 1-based line numbers (for a fragment of a bigger file);
+    ``types`` are the ``[types]`` overrides of the config. With ``on_error="raise"`` the first
+    statement that cannot be normalised raises :class:`NormalizeError` (the schema keeps what the
+    statements before it did); with ``"collect"`` it becomes an ``error`` outcome and the rest
+    goes on.
+    """
+    registry = TypeRegistry.from_schema(schema, types)
+    src = SourceText(sql)
+    state = FileState()
+    outcomes: list[Outcome] = []
+    for raw in split_statements(src):
+        text = src.decode(raw.start, raw.end)
+        line = raw.line + line_offset
+        if raw.error is not None:
+            outcome = Outcome(file, line, text, "error", raw.error)
+        else:
+            outcome = _translate(raw, schema, registry, state, text, src)
+            outcome.file, outcome.line = file, line
+        if outcome.kind == "error" and on_error == "raise":
+            raise NormalizeError(outcome.message())
+        outcomes.append(outcome)
+    operations = fold_swaps([op for o in outcomes for op in o.operations])
+    statements = [o.statement for o in outcomes if o.operations]
+    return NormalizeResult(operations, outcomes, statements)
+
+
+def _translate(
+    raw: RawStatement,
+    schema: Schema,
+    registry: TypeRegistry,
+    state: FileState,
+    text: str,
+    src: SourceText,
+) -> Outcome:
+    kind = raw.kind
+    ctx = Ctx(schema, registry, state, StatementText(text, src.ascii), raw.base)
+    translator = TRANSLATORS.get(kind)
+    try:
+        if translator is None or (kind == "SelectStmt" and '"intoClause"' not in str(raw.payload)):
+            translator = _by_name(kind)
+            summary = translator(ctx, {})
+        else:
+            summary = translator(ctx, raw.node())
+    except Skip as skip:
+        ctx.rollback()
+        return Outcome("", 0, text, "skipped", str(skip))
+    except Unsupported as exc:
+        ctx.rollback()
+        return Outcome("", 0, text, "error", str(exc))
+    except (KeyError, IndexError, TypeError, ValueError, InputError) as exc:
+        ctx.rollback()
+        return Outcome("", 0, text, "error", f"cannot normalise {kind}: {_plain(exc)}")
+    if ctx.notes:
+        summary = f"{summary} ({'; '.join(ctx.notes)})"
+    return Outcome("", 0, text, "normalized", summary, list(ctx.ops))
+
+
+def _plain(exc: Exception) -> str:
+    if isinstance(exc, InputError):
+        return exc.message
+    return f"{type(exc).__name__} {exc}"
+
+
+def fold_swaps(ops: list[Operation]) -> list[Operation]:
+    """Fold ``a→t, b→a, t→b`` renames of one table into ``swap_columns(a, b)``.
+
+    The three renames must be consecutive operations, in that order.
+    """
+    out: list[Any] = list(ops)
+    i = 0
+    while i + 2 < len(out):
+        r1, r2, r3 = out[i], out[i + 1], out[i + 2]
+        if (
+            isinstance(r1, RenameColumn)
+            and isinstance(r2, RenameColumn)
+            and isinstance(r3, RenameColumn)
+            and r1.table == r2.table == r3.table
+            and r2.new_name == r1.column
+            and r3.column == r1.new_name
+            and r3.new_name == r2.column
+            and r1.column != r2.column
+        ):
+            out[i : i + 3] = [SwapColumns(table=r1.table, a=r1.column, b=r2.column)]
+        i += 1
+    return out

@@ -1,0 +1,135 @@
+"""Split SQL text into parsed statements with their byte spans and 1-based lines.
+
+The whole text is parsed once with ``pglast.parser.parse_sql_json``. Decoding that JSON costs
+several times the parse, so it is cut per statement and a statement's JSON is decoded only when
+its translator asks for it (most statements are skipped by their node type alone). The cut is
+safe: an unescaped ``{"stmt":{"`` can only be JSON structure, never text inside a string.
+Only when the parse fails (a
+statement that does not parse) is the text split by pglast's scanner and each piece parsed on
+its own, so one broken statement becomes one error, not a lost file. Lines holding a psql
+meta-command (``\\set``, ``\\d``…) are blanked first in that fallback: they are not SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Any
+
+_LEAD = re.compile(rb"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL)
+_PSQL_META = re.compile(r"^[ \t]*\\[^\n]*", re.MULTILINE)
+
+
+_STMT = re.compile(r'\{"stmt":\{"(\w+)":')
+_TAIL = re.compile(r'\}(?:,"stmt_location":(\d+))?(?:,"stmt_len":(\d+))?\}$')
+
+
+@dataclass
+class RawStatement:
+    """One statement: its node type, its JSON (decoded on demand) and where it is.
+
+    ``kind`` is empty and ``error`` set when it does not parse. ``base`` is what to subtract
+    from the tree's ``location`` values to get offsets from ``start``.
+    """
+
+    kind: str
+    payload: str | dict[str, Any] | None
+    base: int
+    start: int
+    end: int
+    line: int
+    error: str | None = None
+
+    def node(self) -> dict[str, Any]:
+        """The statement's JSON node (the value under its node type)."""
+        if isinstance(self.payload, str):
+            self.payload = json.loads(self.payload)
+        assert isinstance(self.payload, dict)
+        return self.payload
+
+
+class SourceText:
+    """The text being normalised, as UTF-8 bytes (pglast locations are byte offsets)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.data = text.encode()
+        self.ascii = len(self.data) == len(text)
+        self._newlines: list[int] | None = None
+
+    def line_of(self, offset: int) -> int:
+        """1-based line of a byte offset."""
+        if self._newlines is None:
+            self._newlines = [m.start() for m in re.finditer(b"\n", self.data)]
+        return bisect_right(self._newlines, offset - 1) + 1
+
+    def byte_offset(self, char_offset: int) -> int:
+        """Byte offset of a character offset."""
+        if self.ascii:
+            return char_offset
+        return len(self.text[:char_offset].encode())
+
+    def decode(self, start: int, end: int) -> str:
+        """Text of a byte span."""
+        return self.data[start:end].decode(errors="replace")
+
+
+def split_statements(src: SourceText) -> list[RawStatement]:
+    """Every statement of the text, in order; unparsable ones carry ``error``."""
+    from pglast.parser import ParseError, parse_sql_json
+
+    try:
+        text = parse_sql_json(src.text)
+    except ParseError:
+        return _split_slow(src)
+    return _from_json(src, text, 0, len(src.data))
+
+
+def _from_json(src: SourceText, text: str, base: int, limit: int) -> list[RawStatement]:
+    out = []
+    data = src.data
+    starts = [(m.start(), m.end(), m.group(1)) for m in _STMT.finditer(text)]
+    stop = text.rfind("]")
+    for i, (seg_start, kind_end, kind) in enumerate(starts):
+        seg_end = starts[i + 1][0] - 1 if i + 1 < len(starts) else stop
+        tail = _TAIL.search(text, kind_end, seg_end)
+        if tail is None:
+            raise ValueError(f"unexpected parse tree layout near offset {seg_start}")
+        loc = base + int(tail.group(1) or 0)
+        length = int(tail.group(2) or 0)
+        end = loc + length if length else limit
+        m = _LEAD.match(data, loc, end)
+        start = m.end() if m else loc
+        payload = text[kind_end : tail.start()]
+        out.append(RawStatement(kind, payload, start - base, start, end, src.line_of(start)))
+    return out
+
+
+def _split_slow(src: SourceText) -> list[RawStatement]:
+    from pglast.parser import ParseError, parse_sql_json, split
+
+    text = _PSQL_META.sub(lambda m: " " * len(m.group(0)), src.text)
+    try:
+        slices = split(text, with_parser=False, only_slices=True)
+    except ParseError as exc:
+        start = _LEAD.match(src.data, 0).end()  # type: ignore[union-attr]
+        return [RawStatement("", None, 0, start, len(src.data), src.line_of(start), _msg(exc))]
+    out: list[RawStatement] = []
+    for sl in slices:
+        piece = text[sl]
+        start, end = src.byte_offset(sl.start), src.byte_offset(sl.stop)
+        if not piece.strip().rstrip(";").strip():
+            continue
+        try:
+            tree = parse_sql_json(piece)
+        except ParseError as exc:
+            out.append(RawStatement("", None, 0, start, end, src.line_of(start), _msg(exc)))
+            continue
+        out.extend(_from_json(src, tree, start, end))
+    return out
+
+
+def _msg(exc: Exception) -> str:
+    return f"does not parse ({exc.args[0] if exc.args else exc})"

@@ -1,0 +1,114 @@
+"""Guards: how a step knows it already ran, checked against the live database on resume."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from gen_migrate.dialects.clickhouse.quoting import literal
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A check whose truth means the step's effect is present.
+
+    ``kind``: ``table_exists``, ``table_absent``, ``renamed`` (``table`` absent and ``value``
+    exists), ``column_exists``, ``column_absent``, ``column_renamed`` (``column`` absent and
+    ``value`` present), ``column_type`` (``column`` has type ``value``), ``view_clean`` (view
+    ``table`` no longer reads column ``column`` of source ``value``), ``temp_or_clean`` (temp view
+    ``extra`` exists or ``view_clean`` holds), ``never`` (always run: a pure check).
+    """
+
+    kind: str
+    table: str = ""
+    column: str = ""
+    value: str = ""
+    extra: str = ""
+
+    def describe(self) -> str:
+        """One line for plans."""
+        k = self.kind
+        text = {
+            "table_exists": f"table {self.table} exists",
+            "table_absent": f"table {self.table} does not exist",
+            "renamed": f"{self.table} gone and {self.value} exists",
+            "column_exists": f"column {self.table}.{self.column} exists",
+            "column_absent": f"column {self.table}.{self.column} does not exist",
+            "column_renamed": f"{self.table}.{self.column} gone and {self.value} exists",
+            "column_type": f"{self.table}.{self.column} has type {self.value}",
+            "view_clean": f"view {self.table} no longer reads {self.value}.{self.column}",
+            "view_has": f"view {self.table} passes {self.value}.{self.column} through",
+            "temp_or_clean": f"{self.extra} exists or view {self.table} no longer reads "
+            f"{self.value}.{self.column}",
+            "temp_or_has": f"{self.extra} exists or view {self.table} passes "
+            f"{self.value}.{self.column} through",
+            "never": "always runs (read-only check)",
+        }
+        return text.get(k, k)
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON form, stored with the plan."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Guard:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**{k: str(v) for k, v in data.items()})
+
+
+def guard_holds(client: Any, database: str, guard: Guard) -> bool:
+    """Evaluate ``guard`` with one or two small catalog queries."""
+    from gen_migrate.dialects.clickhouse.views import ViewQuery
+
+    db = literal(database)
+
+    def table_info(name: str) -> tuple[bool, str]:
+        rows = client.query(
+            f"SELECT as_select FROM system.tables WHERE database = {db} AND name = {literal(name)}"
+        ).result_rows
+        return (bool(rows), rows[0][0] if rows else "")
+
+    def column_type(table: str, column: str) -> str | None:
+        rows = client.query(
+            f"SELECT type FROM system.columns WHERE database = {db} "
+            f"AND table = {literal(table)} AND name = {literal(column)}"
+        ).result_rows
+        return str(rows[0][0]) if rows else None
+
+    def view_clean(view: str) -> bool:
+        exists, query = table_info(view)
+        if not exists:
+            return False
+        return not ViewQuery(query, guard.value, database).use(guard.column).reads
+
+    k = guard.kind
+    if k == "table_exists":
+        return table_info(guard.table)[0]
+    if k == "table_absent":
+        return not table_info(guard.table)[0]
+    if k == "renamed":
+        return not table_info(guard.table)[0] and table_info(guard.value)[0]
+    if k == "column_exists":
+        return column_type(guard.table, guard.column) is not None
+    if k == "column_absent":
+        return column_type(guard.table, guard.column) is None
+    if k == "column_renamed":
+        return (
+            column_type(guard.table, guard.column) is None
+            and column_type(guard.table, guard.value) is not None
+        )
+    if k == "column_type":
+        return column_type(guard.table, guard.column) == guard.value
+    if k == "view_clean":
+        return view_clean(guard.table)
+    if k == "view_has":
+        exists, query = table_info(guard.table)
+        return exists and guard.column in ViewQuery(query, guard.value, database).outputs()
+    if k == "temp_or_has":
+        if table_info(guard.extra)[0]:
+            return True
+        exists, query = table_info(guard.table)
+        return exists and guard.column in ViewQuery(query, guard.value, database).outputs()
+    if k == "temp_or_clean":
+        return table_info(guard.extra)[0] or view_clean(guard.table)
+    return False

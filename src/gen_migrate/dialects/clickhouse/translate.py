@@ -1,0 +1,670 @@
+"""Generic operations + the live catalog → a plan of guarded steps (materialized-view aware).
+
+The planner keeps its own copy of the catalog and changes it as each operation is planned, so a
+later operation of the same migration sees the tables, columns and view queries the earlier
+ones leave behind.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gen_migrate.dialects.base import MigrationPlan, Refusal, Step
+from gen_migrate.dialects.clickhouse.config import ClickHouseTargetConfig
+from gen_migrate.dialects.clickhouse.guards import Guard
+from gen_migrate.dialects.clickhouse.introspect import Catalog, LiveColumn, LiveTable
+from gen_migrate.dialects.clickhouse.quoting import ident, literal, on_cluster, qualified
+from gen_migrate.dialects.clickhouse.types import TypeMapper
+from gen_migrate.dialects.clickhouse.views import ViewQuery, column_refs
+from gen_migrate.generic.migration import Migration
+from gen_migrate.generic.operations import (
+    AddColumn,
+    AlterColumnType,
+    CreateTable,
+    DefineType,
+    DropColumn,
+    DropTable,
+    DropType,
+    RenameColumn,
+    RenameTable,
+    SetDefault,
+    SetNullable,
+    SwapColumns,
+    TableRef,
+)
+from gen_migrate.generic.safety import Safety
+from gen_migrate.generic.schema import Schema
+
+TEMP_SUFFIX = "__gm_tmp"
+SWAP_PREFIX = "_gm_swap_"
+_DOUBLE_COUNTING = ("Summing", "Aggregating", "Collapsing", "VersionedCollapsing")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+_CAST_LITERAL = re.compile(r"^'((?:[^']|'')*)'(::[\w\s\"().,\[\]]+)?$")
+
+
+class _Refused(Exception):
+    def __init__(self, table: str, column: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.table, self.column, self.reason = table, column, reason
+
+
+def table_name(config: ClickHouseTargetConfig, ref: TableRef) -> str:
+    """The ClickHouse table of a source table, by the ``table`` template."""
+    return config.table.format(table=ref.name, schema=ref.schema)
+
+
+def default_literal(pg_default: str | None) -> str | None:
+    """A Postgres default as a ClickHouse literal, or None when it is not a plain constant."""
+    if pg_default is None:
+        return None
+    text = pg_default.strip()
+    low = text.lower()
+    if low in ("true", "false"):
+        return low
+    if _NUMBER.match(text):
+        return text
+    match = _CAST_LITERAL.match(text)
+    if match:
+        return literal(match.group(1).replace("''", "'"))
+    return None
+
+
+@dataclass
+class Planner:
+    """Plans one migration against a catalog snapshot (which it updates as it goes)."""
+
+    config: ClickHouseTargetConfig
+    catalog: Catalog
+    before: Schema
+    mapper: TypeMapper = field(init=False)
+    steps: list[Step] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    migration_id: str = ""
+
+    def __post_init__(self) -> None:
+        c = self.config
+        self.mapper = TypeMapper(c.type_map, dict(c.type_overrides), c.nullable)
+        self.db = c.database
+        self.cluster = on_cluster(c.cluster)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def q(self, table: str) -> str:
+        return qualified(self.db, table)
+
+    def alter(self, table: str, clause: str) -> str:
+        return f"ALTER TABLE {self.q(table)}{self.cluster} {clause}"
+
+    def step(self, title: str, statements: list[str], guard: Guard, note: str = "") -> None:
+        self.steps.append(
+            Step(
+                migration_id=self.migration_id,
+                index=len(self.steps),
+                title=title,
+                statements=statements,
+                note=note,
+                guard=guard.describe(),
+                payload=guard,
+            )
+        )
+
+    def live(self, name: str) -> LiveTable | None:
+        return self.catalog.tables.get(name)
+
+    def readers(self, source: str) -> list[tuple[LiveTable, ViewQuery]]:
+        """Materialized views whose query reads ``source`` (temp views of ours excluded)."""
+        found = []
+        for view in self.catalog.views():
+            if view.name.endswith(TEMP_SUFFIX):
+                continue
+            vq = ViewQuery(view.as_select, source, self.db)
+            if vq.reads_table():
+                found.append((view, vq))
+        return found
+
+    def users(self, table: str) -> list[str]:
+        """Views reading or writing ``table`` and dictionaries whose source query names it."""
+        word = re.compile(rf"\b{re.escape(table)}\b")
+        return (
+            [v.name for v, _ in self.readers(table)]
+            + [v.name for v in self.writers(table)]
+            + [d.name for d in self.catalog.dictionaries() if word.search(d.create_query)]
+        )
+
+    def writers(self, target: str) -> list[LiveTable]:
+        return [v for v in self.catalog.views() if v.target_table == target]
+
+    def strategy(self, view: LiveTable) -> tuple[str, str]:
+        """(``exchange``|``modify_query``, why) for rewriting ``view``."""
+        chosen = self.config.mv_strategy
+        target = self.live(view.target_table)
+        engine = target.engine if target else "(no TO table)"
+        if chosen != "auto":
+            return chosen, f"mv_strategy = {chosen!r} in the target config"
+        if target is not None and any(k in engine for k in _DOUBLE_COUNTING):
+            return "modify_query", (
+                f"target {view.target_table} is {engine}: the temp-view + EXCHANGE window "
+                "would insert rows twice and double-count there"
+            )
+        return "exchange", (
+            f"target {view.target_table or view.name} is {engine}: rows the temp-view window "
+            "writes twice fold into one"
+        )
+
+    def rewrite_view(
+        self, view: LiveTable, new_sql: str, source: str, column: str, why: str
+    ) -> None:
+        """Steps replacing ``view``'s query; guards check that it no longer reads ``column``."""
+        how, reason = self.strategy(view)
+        clean = Guard("view_clean", view.name, column, source)
+        if how == "modify_query":
+            self.step(
+                f"rewrite view {view.name} ({why}) with MODIFY QUERY",
+                [self.alter(view.name, f"MODIFY QUERY {new_sql}")],
+                clean,
+                f"MODIFY QUERY: {reason}",
+            )
+        else:
+            tmp = view.name + TEMP_SUFFIX
+            target = f" TO {self.q(view.target_table)}" if view.target_table else ""
+            self.step(
+                f"create temp view {tmp} ({why})",
+                [f"CREATE MATERIALIZED VIEW {self.q(tmp)}{self.cluster}{target} AS {new_sql}"],
+                Guard("temp_or_clean", view.name, column, source, tmp),
+                f"EXCHANGE: {reason}; until the exchange every insert reaches "
+                f"{view.target_table or view.name} twice",
+            )
+            self.step(
+                f"exchange {view.name} and {tmp}",
+                [f"EXCHANGE TABLES {self.q(view.name)} AND {self.q(tmp)}{self.cluster}"],
+                clean,
+            )
+            self.step(
+                f"drop temp view {tmp}",
+                [f"DROP TABLE {self.q(tmp)}{self.cluster} SYNC"],
+                Guard("table_absent", tmp),
+            )
+        view.as_select = new_sql
+
+    def protected(self, table: LiveTable, column: str, *, for_rename: bool = False) -> str | None:
+        """Why ``column`` of ``table`` cannot be dropped/renamed/retyped, or None."""
+        keys = table.key_columns()
+        if column in keys:
+            return f"column is in the {keys[column]}"
+        for name, query in table.projections.items():
+            star = for_rename and re.match(r"\s*SELECT\s+\*", query, re.I) is not None
+            if star or column in column_refs(query):
+                return f"column is used by projection {name}"
+        if not for_rename:
+            for name, expr in table.skip_indices.items():
+                if column in column_refs(expr):
+                    return f"column is used by skip index {name}"
+        for other in table.columns.values():
+            if other.name != column and column in column_refs(other.default_expression):
+                return f"column is used by the {other.default_kind} expression of {other.name}"
+        return None
+
+    def check_views(
+        self, source: str, column: str, action: str
+    ) -> list[tuple[LiveTable, ViewQuery]]:
+        """Views that read ``column``; refuses when one uses it outside its projection list."""
+        found = []
+        for view, vq in self.readers(source):
+            use = vq.use(column)
+            if use.other:
+                spots = ", ".join(dict.fromkeys(use.other))
+                raise _Refused(
+                    source,
+                    column,
+                    f"cannot {action}: materialized view {view.name} uses it outside its "
+                    f"projection list ({spots})",
+                )
+            if use.reads:
+                found.append((view, vq))
+        return found
+
+    def dictionaries(self, source: str, column: str) -> None:
+        word = re.compile(rf"\b{re.escape(column)}\b")
+        for d in self.catalog.dictionaries():
+            if source in d.create_query and word.search(d.create_query):
+                self.notes.append(
+                    f"dictionary {d.name} reads {source} and mentions {column} in its source "
+                    "query: update it by hand"
+                )
+
+    def source_table(self, ref: TableRef) -> LiveTable | None:
+        name = table_name(self.config, ref)
+        live = self.live(name)
+        if live is None:
+            self.notes.append(f"{ref}: table {name} does not exist in ClickHouse: skipped")
+        return live
+
+    # -- operations ------------------------------------------------------------------------
+    def create_table(self, op: CreateTable) -> None:
+        name = table_name(self.config, op.table)
+        if self.live(name) is not None:
+            self.notes.append(f"{op.table}: {name} already exists: create_table skipped")
+            return
+        cols: dict[str, LiveColumn] = {}
+        lines = []
+        for col in op.columns:
+            native = self.mapper.column(col.type, col.nullable and col.name not in op.primary_key)
+            default = default_literal(col.default) or native.default
+            lines.append(
+                f"{ident(col.name)} {native.type}" + (f" DEFAULT {default}" if default else "")
+            )
+            cols[col.name] = LiveColumn(
+                col.name, native.type, "DEFAULT" if default else "", default or ""
+            )
+        for pname, spec in self.config.pipeline_columns.items():
+            lines.append(f"{ident(pname)} {spec}")
+            cols[pname] = LiveColumn(pname, spec.split(" DEFAULT ")[0], "", "")
+        key = ", ".join(ident(c) for c in op.primary_key)
+        order = self.config.order_by.format(primary_key=key) if key else "tuple()"
+        body = ",\n    ".join(lines)
+        self.step(
+            f"create table {name}",
+            [
+                f"CREATE TABLE {self.q(name)}{self.cluster}\n(\n    {body}\n)\n"
+                f"ENGINE = {self.config.engine}\nORDER BY ({order})"
+            ],
+            Guard("table_exists", name),
+        )
+        self.catalog.tables[name] = LiveTable(
+            name,
+            self.config.engine.split("(")[0],
+            self.config.engine,
+            order,
+            "",
+            order,
+            [],
+            "",
+            "",
+            "",
+            cols,
+        )
+
+    def drop_table(self, op: DropTable) -> None:
+        live = self.source_table(op.table)
+        if live is None:
+            return
+        views = self.users(live.name)
+        if views:
+            raise _Refused(
+                live.name,
+                None,
+                f"views or dictionaries use it: {', '.join(views)}; drop or change them first",
+            )
+        self.step(
+            f"drop table {live.name}",
+            [f"DROP TABLE {self.q(live.name)}{self.cluster} SYNC"],
+            Guard("table_absent", live.name),
+        )
+        del self.catalog.tables[live.name]
+
+    def rename_table(self, op: RenameTable) -> None:
+        live = self.source_table(op.table)
+        if live is None:
+            return
+        new = table_name(self.config, TableRef(schema=op.table.schema, name=op.new_name))
+        views = self.users(live.name)
+        if views:
+            raise _Refused(
+                live.name,
+                None,
+                f"views or dictionaries use it (views would silently stop): {', '.join(views)}",
+            )
+        self.step(
+            f"rename table {live.name} to {new}",
+            [f"RENAME TABLE {self.q(live.name)} TO {self.q(new)}{self.cluster}"],
+            Guard("renamed", live.name, value=new),
+        )
+        del self.catalog.tables[live.name]
+        live.name = new
+        self.catalog.tables[new] = live
+
+    def add_column(self, op: AddColumn) -> None:
+        live = self.source_table(op.table)
+        if live is None:
+            return
+        col = op.column
+        if col.name in live.columns:
+            self.notes.append(f"{live.name}.{col.name} already exists: add_column skipped")
+            return
+        native = self.mapper.column(col.type, col.nullable)
+        default = default_literal(col.default) or native.default
+        if col.default is not None and default_literal(col.default) is None:
+            self.notes.append(
+                f"{live.name}.{col.name}: Postgres default {col.default!r} is not a constant: "
+                "no ClickHouse DEFAULT (rows arrive with their values)"
+            )
+        spec = native.type + (f" DEFAULT {default}" if default else "")
+        later: list[tuple[LiveTable, ViewQuery]] = []
+        for view, vq in self.readers(live.name):
+            target = self.live(view.target_table)
+            star = vq.star_passthrough()
+            outputs = vq.outputs()
+            full = star or set(live.columns) <= set(outputs.values())
+            if not full or target is None:
+                self.notes.append(
+                    f"view {view.name} does not pass every column of {live.name} "
+                    "through: left alone"
+                )
+                continue
+            if col.name not in target.columns:
+                self.add_step(target, col.name, spec, f"target of {view.name}")
+            if not star:
+                later.append((view, vq))
+        self.add_step(live, col.name, spec, "source")
+        for view, vq in later:
+            new_sql = vq.with_column(col.name)
+            how, reason = self.strategy(view)
+            if how == "modify_query":
+                self.step(
+                    f"rewrite view {view.name} (pass {col.name} through) with MODIFY QUERY",
+                    [self.alter(view.name, f"MODIFY QUERY {new_sql}")],
+                    Guard("view_has", view.name, col.name, live.name),
+                    f"MODIFY QUERY: {reason}",
+                )
+                view.as_select = new_sql
+            else:
+                self.exchange_add(view, new_sql, live.name, col.name, reason)
+
+    def exchange_add(
+        self, view: LiveTable, new_sql: str, source: str, column: str, reason: str
+    ) -> None:
+        tmp = view.name + TEMP_SUFFIX
+        has = Guard("view_has", view.name, column, source)
+        self.step(
+            f"create temp view {tmp} (pass {column} through)",
+            [
+                f"CREATE MATERIALIZED VIEW {self.q(tmp)}{self.cluster} "
+                f"TO {self.q(view.target_table)} AS {new_sql}"
+            ],
+            Guard("temp_or_has", view.name, column, source, tmp),
+            f"EXCHANGE: {reason}; until the exchange every insert reaches "
+            f"{view.target_table} twice",
+        )
+        self.step(
+            f"exchange {view.name} and {tmp}",
+            [f"EXCHANGE TABLES {self.q(view.name)} AND {self.q(tmp)}{self.cluster}"],
+            has,
+        )
+        self.step(
+            f"drop temp view {tmp}",
+            [f"DROP TABLE {self.q(tmp)}{self.cluster} SYNC"],
+            Guard("table_absent", tmp),
+        )
+        view.as_select = new_sql
+
+    def add_step(self, table: LiveTable, column: str, spec: str, role: str) -> None:
+        self.step(
+            f"add column {table.name}.{column} ({role})",
+            [self.alter(table.name, f"ADD COLUMN IF NOT EXISTS {ident(column)} {spec}")],
+            Guard("column_exists", table.name, column),
+        )
+        table.columns[column] = LiveColumn(column, spec.split(" DEFAULT ")[0], "", "")
+
+    def drop_column(self, op: DropColumn) -> None:
+        live = self.source_table(op.table)
+        if live is None:
+            return
+        c = op.column
+        if c not in live.columns:
+            self.notes.append(f"{live.name}.{c} does not exist: drop_column skipped")
+            return
+        why = self.protected(live, c)
+        if why:
+            raise _Refused(live.name, c, f"cannot drop: {why}")
+        views = self.check_views(live.name, c, "drop")
+        self.dictionaries(live.name, c)
+        drops: list[tuple[LiveTable, str, str]] = []
+        for view, vq in views:
+            use = vq.use(c)
+            outputs = list(use.outputs) + ([c] if use.star else [])
+            self.rewrite_view(view, vq.without(c), live.name, c, f"without {c}")
+            target = self.live(view.target_table)
+            for out in dict.fromkeys(outputs):
+                if target is not None and out in target.columns:
+                    drops.append((target, out, view.name))
+        for target, out, vname in drops:
+            reason = self.protected(target, out)
+            others = [
+                w.name
+                for w in self.writers(target.name)
+                if w.name != vname and out in ViewQuery(w.as_select, live.name, self.db).outputs()
+            ]
+            readers = [v.name for v, q in self.readers(target.name) if q.use(out).reads]
+            if reason or others or readers:
+                self.notes.append(
+                    f"{target.name}.{out} kept: "
+                    + (reason or f"still used by {', '.join(others + readers)}")
+                )
+                continue
+            self.drop_step(target, out, f"target of {vname}")
+        self.drop_step(live, c, "source")
+
+    def drop_step(self, table: LiveTable, column: str, role: str) -> None:
+        self.step(
+            f"drop column {table.name}.{column} ({role})",
+            [self.alter(table.name, f"DROP COLUMN IF EXISTS {ident(column)}")],
+            Guard("column_absent", table.name, column),
+        )
+        table.columns.pop(column, None)
+
+    def rename_column(self, op: RenameColumn) -> None:
+        live = self.source_table(op.table)
+        if live is None:
+            return
+        c, d = op.column, op.new_name
+        if c not in live.columns and d in live.columns:
+            self.notes.append(f"{live.name}.{c} already renamed to {d}: skipped")
+            return
+        why = self.protected(live, c, for_rename=True)
+        if why:
+            raise _Refused(live.name, c, f"cannot rename: {why}")
+        self.dictionaries(live.name, c)
+        views = [
+            (v, q) for v, q in self.readers(live.name) if q.use(c).reads or q.star_passthrough()
+        ]
+        null_engine = live.engine == "Null"
+        if null_engine:
+            # Null tables hold no rows and do not support RENAME COLUMN: add the new name,
+            # point the views at it, drop the old one (no window where inserts fail).
+            col = live.columns[c]
+            default = f" {col.default_kind} {col.default_expression}" if col.default_kind else ""
+            self.add_step(live, d, f"{col.type}{default}", "Null table: rename as add + drop")
+        else:
+            self.rename_step(live, c, d)
+        for view, vq in views:
+            new_sql = vq.renamed(c, d)
+            self.step(
+                f"rewrite view {view.name} (read {d} as {c}) with MODIFY QUERY",
+                [self.alter(view.name, f"MODIFY QUERY {new_sql}")],
+                Guard("view_clean", view.name, c, live.name),
+                "MODIFY QUERY for every strategy: a temp view reading the new name cannot be "
+                "created before the rename; output names (and the target) stay; inserts into "
+                f"{live.name} between the rename and this step fail for this view",
+            )
+            view.as_select = new_sql
+        if null_engine:
+            self.drop_step(live, c, "Null table: rename as add + drop")
+
+    def rename_step(self, table: LiveTable, c: str, d: str, guard: Guard | None = None) -> None:
+        self.step(
+            f"rename column {table.name}.{c} to {d}",
+            [self.alter(table.name, f"RENAME COLUMN {ident(c)} TO {ident(d)}")],
+            guard or Guard("column_renamed", table.name, c, d),
+        )
+        cols = table.columns
+        table.columns = {(d if n == c else n): v for n, v in cols.items()}
+
+    def swap_columns(self, op: SwapColumns) -> None:
+        live = self.source_table(op.table)
+        if live is None:
+            return
+        a, b = op.a, op.b
+        tmp = SWAP_PREFIX + a
+        for col in (a, b):
+            why = self.protected(live, col, for_rename=True)
+            if why:
+                raise _Refused(live.name, col, f"cannot swap: {why}")
+        views = [v.name for v, q in self.readers(live.name) if q.use(a).reads or q.use(b).reads]
+        if live.engine == "Null":
+            self.swap_null(live, a, b)
+            return
+        self.rename_step(live, a, tmp, Guard("column_exists", live.name, tmp))
+        self.rename_step(live, b, a, Guard("column_absent", live.name, b))
+        self.rename_step(live, tmp, b, Guard("column_absent", live.name, tmp))
+        if views:
+            self.notes.append(
+                f"swap {live.name}.{a} <-> {b}: views {', '.join(views)} keep reading by name "
+                "(after the swap they read the swapped columns, like Postgres readers); inserts "
+                "between the first and the last rename fail for them"
+            )
+
+    def swap_null(self, live: LiveTable, a: str, b: str) -> None:
+        """A Null table holds no rows: swapping names is swapping the two column types."""
+        ta, tb = live.columns[a].type, live.columns[b].type
+        if ta == tb:
+            self.notes.append(f"swap {live.name}.{a} <-> {b}: Null table, same types: no change")
+            return
+        for col, new in ((a, tb), (b, ta)):
+            self.step(
+                f"change type of {live.name}.{col} to {new} (swap on a Null table)",
+                [self.alter(live.name, f"MODIFY COLUMN {ident(col)} {new}")],
+                Guard("column_type", live.name, col, new),
+            )
+            live.columns[col].type = new
+
+    def alter_column_type(self, op: AlterColumnType) -> None:
+        live = self.source_table(op.table)
+        if live is None:
+            return
+        c = op.column
+        current = live.columns.get(c)
+        if current is None:
+            self.notes.append(f"{live.name}.{c} does not exist: alter_column_type skipped")
+            return
+        nullable = current.type.startswith("Nullable(")
+        native = self.mapper.column(op.new_type, nullable)
+        if native.type == current.type:
+            self.notes.append(f"{live.name}.{c} is already {native.type}: no change")
+            return
+        why = self.protected(live, c)
+        if why:
+            raise _Refused(live.name, c, f"cannot change type: {why}")
+        if op.safety in (Safety.NARROWING, Safety.INCOMPATIBLE):
+            if not self.config.allow_lossy_type_changes:
+                raise _Refused(
+                    live.name,
+                    c,
+                    f"{op.safety.value} type change {current.type} -> {native.type} refused "
+                    "(a lossy MODIFY COLUMN corrupts silently; set allow_lossy_type_changes to run "
+                    "it after a data check)",
+                )
+            self.step(
+                f"check {live.name}.{c} converts to {native.type}",
+                [
+                    f"SELECT count() FROM {self.q(live.name)} WHERE {ident(c)} IS NOT NULL AND "
+                    f"accurateCastOrNull({ident(c)}, {literal(native.type)}) IS NULL"
+                ],
+                Guard("never"),
+                "pre-check: the step fails if any value does not convert (a failing conversion "
+                "would leave the column unreadable)",
+            )
+        for view, vq in self.readers(live.name):
+            if vq.use(c).reads or vq.star_passthrough():
+                self.notes.append(
+                    f"view {view.name} reads {live.name}.{c}: its target column type is unchanged"
+                )
+        self.step(
+            f"change type of {live.name}.{c} to {native.type}",
+            [self.alter(live.name, f"MODIFY COLUMN {ident(c)} {native.type}")],
+            Guard("column_type", live.name, c, native.type),
+            f"{op.safety.value}: {current.type} -> {native.type}",
+        )
+        current.type = native.type
+
+    def set_nullable(self, op: SetNullable) -> None:
+        live = self.source_table(op.table)
+        if live is None:
+            return
+        c = op.column
+        current = live.columns.get(c)
+        if current is None:
+            self.notes.append(f"{live.name}.{c} does not exist: set_nullable skipped")
+            return
+        if self.config.nullable == "never":
+            self.notes.append(f"{live.name}.{c}: nullable policy 'never': no change")
+            return
+        is_null = current.type.startswith("Nullable(")
+        if is_null == op.nullable or current.type.startswith("Array("):
+            self.notes.append(f"{live.name}.{c} is already {current.type}: no change")
+            return
+        why = self.protected(live, c)
+        if why:
+            raise _Refused(live.name, c, f"cannot change nullability: {why}")
+        if op.nullable:
+            new, extra = f"Nullable({current.type})", ""
+        else:
+            new = current.type[len("Nullable(") : -1]
+            default = current.default_expression or f"defaultValueOfTypeName({literal(new)})"
+            extra = f" DEFAULT {default}"
+        self.step(
+            f"make {live.name}.{c} {'Nullable' if op.nullable else 'NOT NULL'}",
+            [self.alter(live.name, f"MODIFY COLUMN {ident(c)} {new}{extra}")],
+            Guard("column_type", live.name, c, new),
+            ""
+            if op.nullable
+            else "Nullable(T) -> T needs a DEFAULT in the MODIFY; NULLs become it",
+        )
+        current.type = new
+
+    def set_default(self, op: SetDefault) -> None:
+        name = table_name(self.config, op.table)
+        self.notes.append(
+            f"{op.table}.{op.column}: set_default needs no ClickHouse change: replicated rows "
+            f"carry their values, and changing a DEFAULT of {name} would change what rows "
+            "written before the column existed show"
+        )
+
+    def plan(self, migration: Migration, checksum: str) -> MigrationPlan:
+        """The plan for ``migration``; refusals collected per operation, no steps if any."""
+        self.migration_id = migration.id
+        refusals: list[Refusal] = []
+        handlers: dict[type[Any], Callable[[Any], None]] = {
+            CreateTable: self.create_table,
+            DropTable: self.drop_table,
+            RenameTable: self.rename_table,
+            AddColumn: self.add_column,
+            DropColumn: self.drop_column,
+            RenameColumn: self.rename_column,
+            SwapColumns: self.swap_columns,
+            AlterColumnType: self.alter_column_type,
+            SetNullable: self.set_nullable,
+            SetDefault: self.set_default,
+            DefineType: lambda op: None,
+            DropType: lambda op: None,
+        }
+        for op in migration.operations:
+            try:
+                handlers[type(op)](op)
+            except _Refused as exc:
+                refusals.append(Refusal(migration.id, exc.table, exc.column, exc.reason))
+        return MigrationPlan(
+            migration.id, checksum, [] if refusals else self.steps, refusals, self.notes
+        )
+
+
+def plan_migration(
+    config: ClickHouseTargetConfig,
+    catalog: Catalog,
+    migration: Migration,
+    checksum: str,
+    before: Schema,
+) -> MigrationPlan:
+    """Translate one migration against a catalog snapshot (the snapshot is changed in place)."""
+    return Planner(config, catalog, before).plan(migration, checksum)

@@ -1,0 +1,121 @@
+"""The Iceberg :class:`~gen_migrate.dialects.base.Target`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from gen_migrate.dialects.base import (
+    AppliedMigration,
+    MigrationPlan,
+    Step,
+    StepCallback,
+    Target,
+)
+from gen_migrate.dialects.iceberg.apply import StepRunner
+from gen_migrate.dialects.iceberg.catalog import close_catalog, open_catalog
+from gen_migrate.dialects.iceberg.config import IcebergTargetConfig
+from gen_migrate.dialects.iceberg.introspect import column_types, table_metadata
+from gen_migrate.dialects.iceberg.state import collect
+from gen_migrate.dialects.iceberg.translate import Policy, expected_table, translate
+from gen_migrate.dialects.iceberg.types import type_map
+from gen_migrate.errors import RefusedError, StepFailedError
+from gen_migrate.generic.migration import Migration
+from gen_migrate.generic.operations import TableRef
+from gen_migrate.generic.schema import Schema
+
+
+class IcebergTarget(Target):
+    """An Iceberg store reached through a pyiceberg catalog (see ``IcebergTargetConfig``)."""
+
+    config: IcebergTargetConfig
+
+    def __init__(self, name: str, config: IcebergTargetConfig, root: Path) -> None:
+        super().__init__(name, config, root)
+        self.policy = Policy(
+            namespace=config.namespace,
+            table_template=config.table,
+            type_map=type_map(config.type_overrides),
+            purge=config.drop == "purge",
+            incompatible_type_change=config.incompatible_type_change,
+            set_not_null=config.set_not_null,
+        )
+        self._catalog: Any = None
+
+    @property
+    def catalog(self) -> Any:
+        """The open pyiceberg catalog (opened on first use)."""
+        if self._catalog is None:
+            self.open()
+        return self._catalog
+
+    def open(self) -> None:
+        """Open the catalog and make sure the namespace exists."""
+        if self._catalog is None:
+            self._catalog = open_catalog(self.config, self.root)
+
+    def close(self) -> None:
+        """Release the catalog's connections."""
+        if self._catalog is not None:
+            close_catalog(self._catalog)
+            self._catalog = None
+
+    def table_name(self, ref: TableRef) -> str:
+        """The Iceberg table name of a source table."""
+        return self.policy.table_name(ref)
+
+    def applied(self) -> dict[str, AppliedMigration]:
+        """Steps recorded on the namespace and on every table of it."""
+        ns = self.policy.namespace
+        sources: list[dict[str, str]] = [dict(self.catalog.load_namespace_properties(ns))]
+        sources += [dict(m.properties) for m in table_metadata(self.catalog, ns, None).values()]
+        return collect(sources)
+
+    def plan(self, migration: Migration, checksum: str, before: Schema) -> MigrationPlan:
+        """One step per operation that changes an Iceberg table; needs no catalog call."""
+        return translate(migration, checksum, before, self.policy)
+
+    def execute(self, plan: MigrationPlan, on_step: StepCallback | None = None) -> None:
+        """Run the plan's steps in order; a recorded step is reported ``skipped``."""
+        if plan.refusals:
+            raise RefusedError(
+                f"{plan.migration_id}: refused on target {self.name}: {plan.refusals[0]}",
+                detail="\n".join(str(r) for r in plan.refusals),
+            )
+        runner = StepRunner(
+            self.catalog, self.policy.namespace, plan.checksum, len(plan.steps), self.applied
+        )
+        if not plan.steps:
+            runner.record_empty(plan.migration_id)
+            return
+        for step in plan.steps:
+            started = None if on_step is None else _reporter(on_step, step)
+            try:
+                outcome = runner.run(step, started)
+            except StepFailedError as exc:
+                raise StepFailedError(
+                    f"target {self.name}: {exc.message}", detail=exc.detail
+                ) from exc
+            if on_step is not None:
+                on_step(step, outcome)
+
+    def live_columns(self, tables: Sequence[TableRef]) -> dict[TableRef, dict[str, str]]:
+        """Iceberg type spellings of the managed tables present (one query on a SQL catalog)."""
+        names = {self.table_name(t): t for t in tables}
+        found = table_metadata(self.catalog, self.policy.namespace, names)
+        return {names[n]: column_types(m) for n, m in found.items() if n in names}
+
+    def expected_columns(
+        self, schema: Schema, tables: Sequence[TableRef]
+    ) -> dict[TableRef, dict[str, str]]:
+        """The Iceberg type spellings ``schema`` maps to, for the given tables it has."""
+        return {
+            ref: expected_table(schema.tables[ref], self.policy)
+            for ref in tables
+            if ref in schema.tables
+        }
+
+
+def _reporter(on_step: StepCallback, step: Step) -> Callable[[], None]:
+    return lambda: on_step(step, "start")

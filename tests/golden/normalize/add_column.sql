@@ -1,0 +1,7 @@
+CREATE TABLE t (id int);
+ALTER TABLE t ADD COLUMN a text;
+ALTER TABLE t ADD b integer NOT NULL DEFAULT 0;
+ALTER TABLE t ADD COLUMN IF NOT EXISTS a text;
+ALTER TABLE t ADD COLUMN c character varying(40)[] DEFAULT ARRAY[]::character varying[];
+ALTER TABLE t ADD COLUMN d serial;
+ALTER TABLE t ADD COLUMN e timestamp without time zone DEFAULT CURRENT_TIMESTAMP CONSTRAINT e_check CHECK (e > '2000-01-01');

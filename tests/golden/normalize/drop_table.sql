@@ -1,0 +1,6 @@
+CREATE TABLE a (id int);
+CREATE TABLE b (id int);
+CREATE SCHEMA s;
+CREATE TABLE s.c (id int);
+DROP TABLE IF EXISTS missing, a;
+DROP TABLE b, s.c CASCADE;

@@ -1,0 +1,10 @@
+CREATE TYPE mood AS ENUM ('sad', 'ok');
+CREATE TYPE app.level AS ENUM ('low', 'high');
+CREATE TABLE person (id int, current mood DEFAULT 'ok', history mood[], lvl app.level);
+ALTER TYPE mood ADD VALUE 'happy';
+ALTER TYPE mood ADD VALUE IF NOT EXISTS 'happy';
+ALTER TYPE mood ADD VALUE 'meh' BEFORE 'ok';
+ALTER TYPE app.level ADD VALUE 'mid' AFTER 'low';
+ALTER TYPE mood RENAME VALUE 'sad' TO 'blue';
+ALTER TYPE mood RENAME TO feeling;
+DROP TYPE app.level CASCADE;

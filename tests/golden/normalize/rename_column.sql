@@ -1,0 +1,3 @@
+CREATE TABLE t (id int PRIMARY KEY, title text);
+ALTER TABLE t RENAME COLUMN title TO name;
+ALTER TABLE t RENAME id TO key;

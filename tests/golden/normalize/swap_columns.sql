@@ -1,0 +1,4 @@
+CREATE TABLE t (id int, a text, b text);
+ALTER TABLE t RENAME COLUMN a TO a_tmp;
+ALTER TABLE t RENAME COLUMN b TO a;
+ALTER TABLE t RENAME COLUMN a_tmp TO b;

@@ -1,0 +1,313 @@
+"""Applying plans on chdb: rows still reach every view's target, a concurrent writer loses and
+double-counts nothing, interrupted runs converge, names never inject, ON CLUSTER SQL parses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlglot
+from clickhouse_helpers import load_layout, migration, reset_database, snapshot, target
+from sqlglot import exp
+
+from gen_migrate.dialects.base import Step
+from gen_migrate.dialects.clickhouse.state import StateStore
+from gen_migrate.generic.migration import Migration, Source
+from gen_migrate.generic.operations import (
+    AddColumn,
+    Column,
+    CreateTable,
+    DropColumn,
+    RenameColumn,
+    SwapColumns,
+    TableRef,
+)
+from gen_migrate.generic.schema import Schema
+from gen_migrate.generic.types import t
+
+
+@pytest.fixture(scope="module")
+def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("chdb")
+
+
+@pytest.fixture(scope="module")
+def ch(chdb_path: Path) -> Iterator[Any]:
+    import clickhouse_connect
+
+    client = clickhouse_connect.get_client(dsn=f"chdb://{chdb_path}")
+    yield client
+    client.close()
+
+
+def apply(client: Any, db: str, root: Path, mig: Migration, **settings: Any) -> Any:
+    tg = target(client, db, root, **settings)
+    plan = tg.plan(mig, mig.checksum(), Schema())
+    assert not plan.refusals, plan.refusals
+    tg.execute(plan)
+    return plan
+
+
+def insert_item(client: Any, db: str, item_id: int, **values: Any) -> None:
+    cols = ["id", *values]
+    client.insert("siphon_items", [[item_id, *values.values()]], column_names=cols, database=db)
+
+
+def test_rows_reach_every_target_after_drop_rename_add(ch: Any, tmp_path: Path) -> None:
+    db = "gm_rows"
+    load_layout(ch, db)
+    for mid in ("005_drop_column", "008_rename_column", "004_add_column"):
+        apply(ch, db, tmp_path, migration(mid))
+    insert_item(ch, db, 7, name="seven", body="b", state="open", color="blue")
+    assert ch.query(f"SELECT id, title FROM {db}.items_mirror FINAL").result_rows == [(7, "seven")]
+    assert ch.query(f"SELECT id, title FROM {db}.open_items").result_rows == [(7, "seven")]
+    assert ch.query(f"SELECT title, body, color FROM {db}.items_all FINAL").result_rows == [
+        ("seven", "b", "blue")
+    ]
+    assert ch.query(f"SELECT bucket, n FROM {db}.item_totals").result_rows == [(3, 1)]
+
+
+@pytest.mark.parametrize("strategy", ["auto", "exchange", "modify_query"])
+def test_concurrent_writer_loses_and_double_counts_nothing(
+    ch: Any, chdb_path: Path, tmp_path: Path, strategy: str
+) -> None:
+    """A second client inserts into the source for the whole apply of a drop that rewrites a
+    ReplacingMergeTree view (exchange under auto) and a SummingMergeTree one (MODIFY QUERY)."""
+    import clickhouse_connect
+
+    db = f"gm_writer_{strategy}"
+    load_layout(ch, db)
+    writer = clickhouse_connect.get_client(dsn=f"chdb://{chdb_path}")
+    stop = threading.Event()
+    sent: list[int] = []
+    failed: list[str] = []
+
+    def write() -> None:
+        i = 0
+        while not stop.is_set() or i < 20:
+            i += 1
+            try:
+                writer.insert(
+                    "siphon_items",
+                    [[i, f"t{i}", "b", "open", 1]],
+                    column_names=["id", "title", "body", "state", "qty"],
+                    database=db,
+                )
+                sent.append(i)
+            except Exception as exc:
+                failed.append(str(exc)[:200])
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    try:
+        time.sleep(0.2)
+        m = Migration(
+            id="w1",
+            source=Source(framework="sql", version="1"),
+            operations=[DropColumn(table=TableRef(name="items"), column="weight")],
+        )
+        plan = apply(ch, db, tmp_path, m, mv_strategy=strategy)
+    finally:
+        stop.set()
+        thread.join()
+        writer.close()
+    used = {s.statements[0].split()[0] for s in plan.steps}
+    assert ("EXCHANGE" in used) == (strategy != "modify_query")
+    assert failed == []
+    n = len(sent)
+    assert n >= 20
+    assert ch.query(f"SELECT count() FROM {db}.items_mirror FINAL").result_rows == [(n,)]
+    assert ch.query(f"SELECT count() FROM {db}.items_all FINAL").result_rows == [(n,)]
+    assert ch.query(f"SELECT count() FROM {db}.open_items FINAL").result_rows == [(n,)]
+    # The SummingMergeTree rollup must count each row once under auto and modify_query.
+    totals = ch.query(f"SELECT sum(n), sum(qty) FROM {db}.item_totals").result_rows
+    if strategy != "exchange":
+        assert totals == [(n, n)]
+    else:
+        assert totals[0][0] >= n  # exchange forced on a Summing target may double-count
+
+
+KILL_MIGRATIONS = [
+    "004_add_column",
+    "005_drop_column",
+    "008_rename_column",
+    "009_swap_columns",
+    "019_rename_then_drop",
+]
+
+
+class Interrupt(Exception):
+    pass
+
+
+def reference(client: Any, db: str, root: Path, mig: Migration) -> dict[str, Any]:
+    load_layout(client, db)
+    apply(client, db, root, mig)
+    return snapshot(client, db)
+
+
+def state_rows(client: Any, db: str) -> list[tuple[Any, ...]]:
+    return [
+        tuple(r)
+        for r in client.query(
+            f"SELECT migration_id, checksum, step, steps, statements_hash "
+            f"FROM {db}.gen_migrate_migrations ORDER BY step"
+        ).result_rows
+    ]
+
+
+@pytest.mark.parametrize("stem", KILL_MIGRATIONS)
+def test_interrupted_between_and_inside_steps_converges(ch: Any, tmp_path: Path, stem: str) -> None:
+    mig = migration(stem)
+    db = "gm_kill"
+    expected = reference(ch, db, tmp_path, mig)
+    expected_state = state_rows(ch, db)
+    steps = len(target(ch, db, tmp_path).plan(mig, mig.checksum(), Schema()).steps)
+    for k in range(steps):
+        for inside in (False, True):
+            load_layout(ch, db)
+            tg = target(ch, db, tmp_path)
+            plan = tg.plan(mig, mig.checksum(), Schema())
+            seen: list[Step] = []
+
+            def stop_after(step: Step, event: str, k: int = k, inside: bool = inside) -> None:
+                if event == "start" and step.index == k and inside:
+                    # the step's statements run, then the process dies before recording it
+                    for sql in step.statements:
+                        ch.command(sql)
+                    raise Interrupt
+                if event == "done" and step.index == k:
+                    seen.append(step)
+                    raise Interrupt
+
+            with pytest.raises(Interrupt):
+                tg.execute(plan, stop_after)
+            rerun = target(ch, db, tmp_path)
+            resumed = rerun.plan(mig, mig.checksum(), Schema())
+            assert [s.statements for s in resumed.steps] == [s.statements for s in plan.steps]
+            rerun.execute(resumed)
+            assert snapshot(ch, db) == expected, (k, inside)
+            assert state_rows(ch, db) == expected_state, (k, inside)
+
+
+SUBPROCESS = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[4])
+import clickhouse_connect
+from clickhouse_helpers import load_layout, migration, snapshot, target
+from gen_migrate.generic.schema import Schema
+client = clickhouse_connect.get_client(dsn="chdb://" + sys.argv[1])
+db, mode = sys.argv[2], sys.argv[3]
+if mode == "load":
+    load_layout(client, db)
+    print("loaded", flush=True)
+    sys.exit(0)
+mig = migration("005_drop_column")
+tg = target(client, db, "/tmp")
+plan = tg.plan(mig, mig.checksum(), Schema())
+def slow(step, event):
+    if event == "start":
+        print("start", step.index, flush=True)
+        if mode == "slow":
+            time.sleep(0.3)
+tg.execute(plan, slow)
+print(json.dumps(snapshot(client, db)), flush=True)
+"""
+
+
+def test_killed_process_reruns_to_the_same_schema(ch: Any, tmp_path: Path) -> None:
+    """apply runs in a subprocess that is SIGKILLed mid-plan; a new process finishes it."""
+    mig = migration("005_drop_column")
+    expected = reference(ch, "gm_proc", tmp_path, mig)
+    path = tmp_path / "proc-chdb"
+    tests = str(Path(__file__).parent)
+    cmd = [sys.executable, "-c", SUBPROCESS, str(path), "gm_proc"]
+    subprocess.run([*cmd, "load", tests], check=True, capture_output=True, timeout=120)
+    proc = subprocess.Popen([*cmd, "slow", tests], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("start 5"):
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    done = subprocess.run([*cmd, "fast", tests], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == expected
+
+
+WEIRD_TABLE = "we`ird'; DROP TABLE x; --\"t"
+WEIRD_COLUMNS = ["a b", "c`d", "e'f", 'g"h', "i;j", "k\\l"]
+
+
+def test_identifiers_with_quotes_backticks_spaces_semicolons(ch: Any, tmp_path: Path) -> None:
+    db = "gm weird`db"
+    reset_database(ch, db.replace("`", "``"))
+    ref = TableRef(name=WEIRD_TABLE)
+    ops = [
+        CreateTable(
+            table=ref,
+            columns=[Column(name="id", type=t("int64"), nullable=False)]
+            + [Column(name=n, type=t("string")) for n in WEIRD_COLUMNS],
+            primary_key=["id"],
+        ),
+        AddColumn(table=ref, column=Column(name="new`;col", type=t("int32"), default="1")),
+        RenameColumn(table=ref, column="a b", new_name="a'b`c"),
+        DropColumn(table=ref, column="i;j"),
+        SwapColumns(table=ref, a="c`d", b="e'f"),
+    ]
+    m = Migration(id="weird", source=Source(framework="sql", version="1"), operations=ops)
+    apply(ch, db, tmp_path, m, table="{table}")
+    cols = [
+        r[0]
+        for r in ch.query(
+            "SELECT name FROM system.columns WHERE database = {d:String} AND table = {t:String} "
+            "ORDER BY position",
+            parameters={"d": db, "t": WEIRD_TABLE},
+        ).result_rows
+    ]
+    assert cols == [
+        "id", "a'b`c", "c`d", "e'f", 'g"h', "k\\l",
+        "_siphon_replicated_at", "_siphon_deleted", "new`;col",
+    ]  # fmt: skip
+    assert ch.query("SELECT count() FROM system.tables WHERE name = 'x'").result_rows == [(0,)]
+
+
+def test_on_cluster_plans_parse_back_with_sqlglot(ch: Any, tmp_path: Path) -> None:
+    db = "gm_cluster"
+    load_layout(ch, db)
+    cluster = "main `cluster'"
+    statements: list[str] = []
+    for stem in (
+        "001_create_table",
+        "004_add_column",
+        "005_drop_column",
+        "008_rename_column",
+        "009_swap_columns",
+        "010_widen_type",
+        "012_set_nullable",
+        "003_rename_table",
+    ):
+        mig = migration(stem)
+        plan = target(ch, db, tmp_path, cluster=cluster).plan(mig, mig.checksum(), Schema())
+        assert not plan.refusals
+        statements += [s for step in plan.steps for s in step.statements]
+    statements += StateStore(ch, db, cluster).ddl()
+    quoted = "`main \\`cluster'`"
+    for sql in statements:
+        tree = sqlglot.parse_one(sql, read="clickhouse")
+        if isinstance(tree, exp.Command):
+            assert f"ON CLUSTER {quoted}" in sql
+        else:
+            assert tree.args.get("cluster") is not None, sql
+            assert tree.args["cluster"].sql("clickhouse") == f"ON CLUSTER {quoted}"
+    assert len(statements) >= 20
