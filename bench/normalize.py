@@ -3,7 +3,8 @@
 Runs, on the same text (``../shared/corpus/migrations/*.sql``, one call per file):
 ``pglast.parser.parse_sql_json`` (the parser's own limit), ``normalize_sql`` (parse + translate +
 replay), ``pglast.parse_sql`` (Python AST) and sqlglot's postgres dialect. Prints best-of-N
-times and ratios to ``parse_sql_json``. Target: the normaliser within 3x.
+CPU times (``time.process_time``: the machine is shared) and ratios to ``parse_sql_json``.
+Target: the normaliser within 3x.
 
     /work/venv/bin/python bench/normalize.py [--repeat 5] [--profile]
 """
@@ -25,9 +26,9 @@ CORPUS = Path(os.environ.get("GEN_MIGRATE_SHARED", REPO.parent / "shared")) / "c
 def _best(fn: Callable[[], object], repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = time.process_time()
         fn()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return best
 
 

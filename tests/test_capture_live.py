@@ -17,13 +17,14 @@ import pytest
 
 from gen_migrate.capture import triggers
 from gen_migrate.capture.catalog import introspect_schema
+from gen_migrate.capture.frameworks import bookkeeping
 from gen_migrate.generic.compare import diff_schemas
 from gen_migrate.generic.files import load_dir, validate_dir
 from gen_migrate.generic.schema import replay
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 BIN = Path(sys.executable).parent
-BOOKKEEPING = {"schema_migrations", "ar_internal_metadata", "alembic_version", "django_migrations"}
+BOOKKEEPING = bookkeeping("auto")
 
 
 def capture_cmd(dsn: str, out: Path, *command: str, extra: tuple[str, ...] = ()) -> list[str]:

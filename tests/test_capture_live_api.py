@@ -198,8 +198,8 @@ def test_a_running_capture_is_not_disturbed(pg_dsn: str, tmp_path: Path) -> None
 
 def test_bad_choices_are_input_errors(pg_dsn: str, tmp_path: Path) -> None:
     with (
-        pytest.raises(InputError, match="--framework 'flyway'"),
-        observe(pg_dsn, out=tmp_path, framework="flyway"),
+        pytest.raises(InputError, match="--framework 'liquibase'"),
+        observe(pg_dsn, out=tmp_path, framework="liquibase"),
     ):
         pass
     with (
@@ -253,3 +253,142 @@ def test_table_older_than_the_generic_files_starts_from_the_catalog(
          [("add_column", "legacy", "flag", "bool"), ("set_nullable", "legacy", "code")]),
     ]  # fmt: skip
     assert any("public.legacy" in w and "no generic file" in w for w in cap.warnings)
+
+
+# How each tool records a migration, as the statements it sends (its version table DDL, then per
+# migration: what it writes before, the migration's DDL, what it writes after).
+TOOL_PROTOCOLS = {
+    "golang-migrate": (
+        "CREATE TABLE schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL)",
+        ["TRUNCATE schema_migrations",
+         "INSERT INTO schema_migrations VALUES ({v}, true)"],
+        ["TRUNCATE schema_migrations",
+         "INSERT INTO schema_migrations VALUES ({v}, false)"],
+        ("1700000001", "1700000002"),
+        ("1700000001_create_widgets", "1700000002_add_size"),
+    ),
+    "flyway": (
+        "CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, version varchar(50),"
+        " description varchar(200) NOT NULL, script varchar(1000) NOT NULL, success bool)",
+        [],
+        ["INSERT INTO flyway_schema_history VALUES ({v}, '{v}', 'desc {v}', 'V{v}__x.sql', true)"],
+        ("1", "2"),
+        ("1_desc_1", "2_desc_2"),
+    ),
+    "prisma": (
+        "CREATE TABLE _prisma_migrations (id varchar(36) PRIMARY KEY, migration_name text,"
+        " finished_at timestamptz)",
+        ["INSERT INTO _prisma_migrations VALUES ('{v}', '2024010100000{v}_step{v}', NULL)"],
+        ["UPDATE _prisma_migrations SET finished_at = now() WHERE id = '{v}'"],
+        ("1", "2"),
+        ("20240101000001_step1", "20240101000002_step2"),
+    ),
+    "diesel": (
+        "CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY,"
+        " run_on timestamp NOT NULL DEFAULT now())",
+        [],
+        ["INSERT INTO __diesel_schema_migrations (version) VALUES ('2024-01-0{v}-000000')"],
+        ("1", "2"),
+        ("2024-01-01-000000", "2024-01-02-000000"),
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("tool", sorted(TOOL_PROTOCOLS))
+def test_other_tools_version_tables_mark_migrations(pg_dsn: str, tmp_path: Path, tool: str) -> None:
+    create, before, after, versions, ids = TOOL_PROTOCOLS[tool]
+    project = tmp_path / "app"
+    (project / "migrations").mkdir(parents=True)
+    if tool == "golang-migrate":
+        for v, name in (("1700000001", "create_widgets"), ("1700000002", "add_size")):
+            (project / "migrations" / f"{v}_{name}.up.sql").write_text("-- stub\n")
+    ddl = ["CREATE TABLE widgets (id int)", "ALTER TABLE widgets ADD COLUMN size int"]
+    out = tmp_path / "gm"
+    with (
+        psycopg.connect(pg_dsn, autocommit=True) as conn,
+        observe(pg_dsn, out=out, project=project, echo=lambda m: None) as cap,
+    ):
+        conn.execute(create)
+        for v, statement in zip(versions, ddl, strict=True):
+            for s in before:
+                conn.execute(s.format(v=v))
+            conn.execute(statement)
+            for s in after:
+                conn.execute(s.format(v=v))
+    assert [m.id for m in cap.migrations] == list(ids)
+    assert {m.source.framework for m in cap.migrations} == {tool}
+    assert summary(out)[1][2] == [("add_column", "widgets", "size", "int32")]
+    assert_parity(pg_dsn, out)
+    assert_clean(pg_dsn)
+
+
+def test_drop_and_readd_in_one_migration_is_kept_whole(pg_dsn: str, tmp_path: Path) -> None:
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (a int, b text)")
+        with observe(
+            pg_dsn, out=tmp_path, framework="none", name="redo", echo=lambda m: None
+        ) as cap:
+            conn.execute("ALTER TABLE t DROP COLUMN b")
+            conn.execute("ALTER TABLE t ADD COLUMN b bigint")
+    assert summary(tmp_path) == [
+        ("redo", "pre", [("drop_column", "t", "b"), ("add_column", "t", "b", "int64")])
+    ]
+    assert any("cannot be moved to the post phase" in w for w in cap.warnings)
+
+
+def test_one_transaction_for_all_revisions_still_splits_by_marker(
+    pg_dsn: str, tmp_path: Path
+) -> None:
+    """Alembic without transaction_per_migration: every revision in one transaction."""
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/mig\n")
+    (tmp_path / "mig" / "versions").mkdir(parents=True)
+    for rev, slug in (("aa01", "first"), ("aa02", "second")):
+        (tmp_path / "mig" / "versions" / f"{rev}_{slug}.py").write_text(f'revision = "{rev}"\n')
+    out = tmp_path / "gm"
+    with (
+        psycopg.connect(pg_dsn) as conn,
+        observe(pg_dsn, out=out, project=tmp_path, echo=lambda m: None),
+    ):
+        conn.execute("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
+        conn.execute("CREATE TABLE t (a int)")
+        conn.execute("INSERT INTO alembic_version VALUES ('aa01')")
+        # A DO block and a plain statement in one string: the block gets the events the
+        # statement after it cannot account for.
+        conn.execute(
+            "DO $$ BEGIN EXECUTE 'ALTER TABLE t ADD COLUMN x int'; END $$;"
+            " ALTER TABLE t ADD COLUMN y text"
+        )
+        conn.execute("UPDATE alembic_version SET version_num = 'aa02'")
+        conn.commit()
+    assert summary(out) == [
+        ("aa01_first", "pre", [("create_table", "t", "a")]),
+        ("aa02_second", "pre",
+         [("add_column", "t", "x", "int32"), ("add_column", "t", "y", "string")]),
+    ]  # fmt: skip
+    second = load_dir(out)[1].migration.source
+    assert second.file == "mig/versions/aa02_second.py"
+    assert second.statements == [
+        "DO $$ BEGIN EXECUTE 'ALTER TABLE t ADD COLUMN x int'; END $$",
+        "ALTER TABLE t ADD COLUMN y text",
+    ]
+    assert_parity(pg_dsn, out)
+
+
+def test_markers_inside_one_string_split_its_statements(pg_dsn: str, tmp_path: Path) -> None:
+    out = tmp_path / "gm"
+    with (
+        psycopg.connect(pg_dsn, autocommit=True) as conn,
+        observe(pg_dsn, out=out, framework="alembic", project=tmp_path, echo=lambda m: None),
+    ):
+        conn.execute("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
+        conn.execute("CREATE TABLE t (a int)")
+        # What `alembic upgrade --sql` output piped through one client call looks like.
+        conn.execute(
+            "ALTER TABLE t ADD COLUMN b int; INSERT INTO alembic_version VALUES ('bb01'); "
+            "ALTER TABLE t ADD COLUMN c int; UPDATE alembic_version SET version_num = 'bb02'"
+        )
+    assert summary(out) == [
+        ("bb01", "pre", [("create_table", "t", "a"), ("add_column", "t", "b", "int32")]),
+        ("bb02", "pre", [("add_column", "t", "c", "int32")]),
+    ]
+    assert load_dir(out)[1].migration.source.statements == ["ALTER TABLE t ADD COLUMN c int"]

@@ -10,7 +10,7 @@ import pytest
 
 from gen_migrate.capture.catalog import introspect_schema, introspect_types
 from gen_migrate.capture.normalize import normalize_sql
-from gen_migrate.generic.compare import diff_schemas
+from gen_migrate.generic.compare import diff_schemas, diff_types
 from gen_migrate.generic.operations import Column, CreateTable, TableRef
 from gen_migrate.generic.schema import Schema
 from gen_migrate.generic.types import TypeKind, t
@@ -198,7 +198,7 @@ def test_catalog_equals_replay_of_the_same_ddl(loaded: psycopg.Connection[Any]) 
     normalize_sql(DDL, replayed, file="DDL")
     live = introspect_schema(loaded, ("public", "other"))
     assert diff_schemas(replayed, live) == []
-    assert set(replayed.types) == set(live.types)
+    assert diff_types(replayed, live) == []
 
 
 def test_unknown_type_names_the_column(conn: psycopg.Connection[Any]) -> None:
@@ -210,6 +210,11 @@ def test_unknown_type_names_the_column(conn: psycopg.Connection[Any]) -> None:
         introspect_schema(conn)
     ok = introspect_schema(conn, overrides={"ltree": "string"})
     assert ok.tables[TableRef(name="paths")].columns["p"].type.kind is TypeKind.STRING
+
+    conn.execute("DROP TABLE paths; CREATE DOMAIN label_path AS ltree")
+    assert introspect_schema(conn).types == {}, "an unused unmappable domain is no error"
+    with pytest.raises(InputError, match=r"domain public\.label_path: unknown type ltree"):
+        introspect_types(conn)
 
 
 class CountingCursor(psycopg.Cursor[Any]):
@@ -272,3 +277,15 @@ def test_diff_schemas_names_table_and_column() -> None:
         "public.users.extra: unexpected column (bool)",
     ]
     assert diff_schemas(expected, actual, tables=[TableRef(name="nope")]) == []
+
+
+def test_diff_types_names_the_type() -> None:
+    expected, actual = Schema(), Schema()
+    mood = TableRef(name="mood")
+    expected.types[mood] = t("enum", name="mood", values=("sad", "ok"))
+    actual.types[mood] = t("enum", name="mood", values=("sad", "ok", "happy"))
+    actual.types[TableRef(name="short")] = t("string", max_length=20)
+    assert diff_types(expected, actual) == [
+        "type public.mood: enum(mood), expected enum(mood) ('sad', 'ok', 'happy') vs ('sad', 'ok')",
+        "type public.short: unexpected (string(20))",
+    ]

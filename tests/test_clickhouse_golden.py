@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clickhouse_helpers import GOLDEN, load_layout, migration, snapshot, target
 
+from clickhouse_helpers import GOLDEN, load_layout, migration, snapshot, target
 from gen_migrate.errors import RefusedError
 from gen_migrate.generic.schema import Schema
 
@@ -62,7 +62,9 @@ def plan_doc(plan: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("stem", "settings"), CASES, ids=[case_id(*c) for c in CASES])
-def test_golden_plan_and_apply(ch: Any, tmp_path: Path, stem: str, settings: dict[str, Any]) -> None:
+def test_golden_plan_and_apply(
+    ch: Any, tmp_path: Path, stem: str, settings: dict[str, Any]
+) -> None:
     name = case_id(stem, settings)
     db = f"gm_{name}".replace("-", "_")[:60]
     load_layout(ch, db)

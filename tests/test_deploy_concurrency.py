@@ -72,7 +72,13 @@ def _gen_migrate(*args: str) -> list[str]:
     return [sys.executable, "-m", "gen_migrate", *args]
 
 
-@pytest.mark.parametrize("case", list(CASES))
+EIGHT_CASES = [
+    pytest.param(c, marks=pytest.mark.slow) if "lake" in CASES[c][0] else pytest.param(c)
+    for c in CASES
+]
+
+
+@pytest.mark.parametrize("case", EIGHT_CASES)
 def test_eight_deployers_at_once_run_every_step_once(
     tmp_path: Path, pg_dsn: str, case: str
 ) -> None:

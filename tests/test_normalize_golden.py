@@ -92,7 +92,11 @@ def test_errors_name_file_line_and_statement(sql: str, reason: str) -> None:
 
 def test_collect_mode_keeps_going_after_an_error() -> None:
     schema = Schema()
-    sql = "CREATE TABLE t (id int);\nDO $$ BEGIN EXECUTE 'x'; END $$;\nALTER TABLE t ADD COLUMN x int;\n"
+    sql = (
+        "CREATE TABLE t (id int);\n"
+        "DO $$ BEGIN EXECUTE 'x'; END $$;\n"
+        "ALTER TABLE t ADD COLUMN x int;\n"
+    )
     result = normalize_sql(sql, schema, on_error="collect")
     assert [o.kind for o in result.outcomes] == ["normalized", "error", "normalized"]
     assert [o.line for o in result.outcomes] == [1, 2, 3]
@@ -109,3 +113,73 @@ def test_line_numbers_with_non_ascii_text() -> None:
     create = result.operations[0]
     assert create.op == "create_table"
     assert create.columns[0].default == "'café'"
+
+
+def test_broken_statement_psql_lines_and_copy_data_cost_only_themselves() -> None:
+    sql = (
+        "CREATE TABLE t (a int);\n"  # 1
+        "\\set x 1\n"  # 2
+        "COPY t FROM stdin;\n"  # 3
+        "1\n2;\n"  # 4-5
+        "\\.\n"  # 6
+        "ALTER TABLE t ADD b int;\n"  # 7
+        "SELECT FROM WHERE;\n"  # 8
+        "-- comment\nALTER TABLE t ADD c int;\n"  # 9-10
+    )
+    schema = Schema()
+    result = normalize_sql(sql, schema, file="f.sql", on_error="collect")
+    got = [(o.line, o.kind) for o in result.outcomes]
+    assert got == [
+        (1, "normalized"),
+        (3, "skipped"),
+        (7, "normalized"),
+        (8, "error"),
+        (10, "normalized"),
+    ]
+    assert "does not parse" in result.outcomes[3].reason
+    assert list(schema.tables[next(iter(schema.tables))].columns) == ["a", "b", "c"]
+
+
+def test_serial_default_names_the_sequence_as_postgres_does(pg_dsn: str) -> None:
+    import psycopg
+
+    long_table = "t" * 40
+    long_column = "c" * 40
+    sql = f'CREATE TABLE {long_table} ({long_column} serial, "Id" bigserial);'
+    schema = Schema()
+    normalize_sql(sql, schema)
+    columns = schema.tables[next(iter(schema.tables))].columns
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(sql)
+        rows = conn.execute(
+            "SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d"
+            " JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum"
+            f" WHERE d.adrelid = '{long_table}'::regclass"
+        ).fetchall()
+    assert {name: columns[name].default for name, _ in rows} == dict(rows)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_golden_sql_on_real_postgres_gives_the_normalised_schema(case: str, pg_dsn: str) -> None:
+    """Run each statement the normaliser did not refuse on the real Postgres; the catalog must
+    then hold exactly the normaliser's tables, columns, generic types and nullability."""
+    import psycopg
+
+    from gen_migrate.capture.catalog import introspect_schema
+    from gen_migrate.generic.compare import diff_schemas
+
+    sql = (GOLDEN / f"{case}.sql").read_text()
+    schema = Schema()
+    result = normalize_sql(sql, schema, on_error="collect")
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        for outcome in result.outcomes:
+            if outcome.kind == "error":
+                continue
+            try:
+                conn.execute(outcome.statement)  # type: ignore[arg-type]
+            except psycopg.Error as exc:
+                assert outcome.kind == "skipped", f"line {outcome.line}: {exc}"
+        schemas = sorted({ref.schema for ref in schema.tables} | {"public"})
+        catalog = introspect_schema(conn, schemas)
+    assert diff_schemas(schema, catalog) == []
+    assert sorted(map(str, catalog.tables)) == sorted(map(str, schema.tables))

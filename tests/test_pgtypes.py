@@ -152,3 +152,32 @@ def test_every_mapped_name_has_a_kind_and_spelling() -> None:
     for name, (kind, spelled) in TYPE_MAPPING.items():
         got = parse_type(f"pg_catalog.{name}" if '"' not in spelled else '"char"', registry)
         assert (got.kind is kind and got.pg == spelled) or name in ("varchar", "bpchar", "bit")
+
+
+def test_pg_spelling_is_what_format_type_prints(pg_dsn: str) -> None:
+    """On the real Postgres: every spelling above (domains aside: a column of a domain keeps the
+    domain's name in the catalog) gets the ``pg`` Postgres itself prints for the column."""
+    import psycopg
+
+    cases = [
+        (spelled, want)
+        for spelled, want in CASES
+        if spelled.split("[")[0] not in ("email", "public.email", "tags", "citext")
+    ]
+    columns = ", ".join(f"c{i} {spelled}" for i, (spelled, _) in enumerate(cases))
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute("CREATE TYPE mood AS ENUM ('sad', 'ok')")
+        conn.execute("CREATE SCHEMA app")
+        conn.execute("CREATE TYPE app.level AS ENUM ('low', 'high')")
+        conn.execute(f"CREATE TABLE x ({columns})")
+        rows = conn.execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+            " WHERE attrelid = 'x'::regclass AND attnum > 0 ORDER BY attnum"
+        ).fetchall()
+    printed = dict(rows)
+    mismatches = [
+        (spelled, want.pg, printed[f"c{i}"])
+        for i, (spelled, want) in enumerate(cases)
+        if want.pg != printed[f"c{i}"]
+    ]
+    assert not mismatches

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("gen_migrate.commands.deploy:plan", "Show the pending migrations of a phase and their steps."),
     "apply": ("gen_migrate.commands.deploy:apply", "Apply a phase to every target, then run -- COMMAND."),
     "status": ("gen_migrate.commands.deploy:status", "Applied/pending migrations, schema hash, drift per target."),
+    "check": ("gen_migrate.commands.check:check", "Parity of generic files, Postgres and every store (CI)."),
 }
 
 

@@ -10,13 +10,13 @@ replay to what Postgres has.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gen_migrate.capture.events import Group, Unit
-from gen_migrate.capture.fallback import column_from_catalog, dropped_tables, table_ops
+from gen_migrate.capture.fallback import dropped_tables, table_ops
 from gen_migrate.capture.frameworks import AppMigration, framework_of, resolve, safe_id
 from gen_migrate.capture.normalize import fold_swaps, normalize_sql
 from gen_migrate.capture.pgtypes import TypeRegistry
@@ -43,8 +43,8 @@ class BuildOptions:
     started: str
     bookkeeping: frozenset[str]
     note: Callable[[str], None] | None = None
-    before: Mapping[tuple[str, str], Any] = field(default_factory=dict)
-    """Columns of the tables that existed when the observer started, by (schema, name)."""
+    before: Schema = field(default_factory=Schema)
+    """The captured tables and user types as the catalog had them when the observer started."""
 
 
 def _app_of(group: Group, options: BuildOptions, any_marker: bool) -> AppMigration:
@@ -86,20 +86,16 @@ def _baseline(existing: Sequence[MigrationFile], recaptured: set[str]) -> Schema
         raise InputError(f"replaying the existing generic files: {exc.message}") from None
 
 
-def _seed(schema: Schema, registry: TypeRegistry, options: BuildOptions, warn: Warn) -> None:
+def _seed(schema: Schema, options: BuildOptions, warn: Warn) -> None:
     """Tables that existed before the run but are in no generic file start as the catalog had
     them, so their changes normalise (rather than each becoming a create_table)."""
+    for ref, ty in options.before.types.items():
+        schema.types.setdefault(ref, ty)
     unknown = []
-    for (schema_name, name), cols in sorted(options.before.items()):
-        ref = TableRef(schema=schema_name, name=name)
+    for ref, table in sorted(options.before.tables.items(), key=lambda kv: str(kv[0])):
         if ref in schema.tables or not _managed(ref, options):
             continue
-        try:
-            columns = [column_from_catalog(c, registry) for c in cols]
-        except InputError as exc:
-            warn(f"table {ref}: {exc.message}")
-            continue
-        schema.tables[ref] = TableSchema(ref, {c.name: c for c in columns})
+        schema.tables[ref] = TableSchema(ref, dict(table.columns), list(table.primary_key))
         unknown.append(str(ref))
     if unknown:
         warn(
@@ -208,7 +204,7 @@ def build_migrations(
     apps = [_app_of(g, options, any_marker) for g in groups]
     schema = _baseline(existing, {a.id for a in apps})
     registry = TypeRegistry.from_schema(schema, options.config.types)
-    _seed(schema, registry, options, warn)
+    _seed(schema, options, warn)
     out: list[Migration] = []
     for group, app in zip(groups, apps, strict=True):
         if group.marker is None and any_marker and any(u.changed for u in group.units):
@@ -242,5 +238,13 @@ def build_migrations(
             operations=ops,
         )
         choice = "post" if app.post and options.phase == "auto" else options.phase
-        out += split_by_phase(migration, choice)  # type: ignore[arg-type]
+        try:
+            out += split_by_phase(migration, choice)  # type: ignore[arg-type]
+        except InputError as exc:
+            # The migration already ran: keep the capture whole rather than lose it.
+            warn(
+                f"{exc.message}; written whole as phase pre: review it, change its phase "
+                "if needed, then run `gen-migrate hash`"
+            )
+            out += split_by_phase(migration, "pre")
     return out

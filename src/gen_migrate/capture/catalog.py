@@ -93,10 +93,9 @@ class _Resolver:
                 bett,
                 tuple(values or ()),
             )
+        # User types are resolved by oid, never by name: the registry only carries overrides.
         self.registry = TypeRegistry(None, overrides)
         self.cache: dict[int, GenericType] = {}
-        for oid in self.by_oid:
-            self.registry.user_types[self.by_oid[oid].ref] = self.user(oid)
 
     def user(self, oid: int, depth: int = 0) -> GenericType:
         """The generic type of the enum or domain ``oid``."""
@@ -108,14 +107,17 @@ class _Resolver:
         if ut.typtype == "e":
             ty = enum_type(ut.ref, ut.values)
         else:
-            ty = self.typed(
-                ut.base_oid,
-                ut.base_text or "",
-                ut.base_typtype,
-                ut.base_elem,
-                ut.base_elem_typtype,
-                depth + 1,
-            )
+            try:
+                ty = self.typed(
+                    ut.base_oid,
+                    ut.base_text or "",
+                    ut.base_typtype,
+                    ut.base_elem,
+                    ut.base_elem_typtype,
+                    depth + 1,
+                )
+            except InputError as exc:
+                raise InputError(f"domain {ut.ref}: {exc.message}") from None
         self.cache[oid] = ty
         return ty
 
@@ -169,15 +171,19 @@ def introspect_schema(
     """The tables of ``schemas`` (only those ``tables`` accepts, when given) with columns in
     ``attnum`` order, and the user types of ``schemas``; two queries in all.
 
-    ``overrides`` are the config's ``[types]`` (extension types such as ``ltree``).
+    ``overrides`` are the config's ``[types]`` (extension types such as ``ltree``). A column
+    whose type maps to nothing is an :class:`InputError` naming it; a user type no column uses
+    and that maps to nothing is left out of ``Schema.types``. The connection is only read.
     """
     res = _resolver(conn, overrides)
     schema = Schema()
-    schema.types = {
-        ut.ref: res.user(oid)
-        for oid, ut in sorted(res.by_oid.items(), key=lambda kv: (kv[1].ref.schema, kv[1].ref.name))
-        if ut.ref.schema in schemas
-    }
+    for oid, ut in sorted(res.by_oid.items(), key=lambda kv: (kv[1].ref.schema, kv[1].ref.name)):
+        if ut.ref.schema not in schemas:
+            continue
+        try:
+            schema.types[ut.ref] = res.user(oid)
+        except InputError:
+            continue  # a domain over a type nothing maps: only an error if a column uses it
     pk: dict[TableRef, list[tuple[int, str]]] = {}
     for row in conn.execute(_COLUMNS_SQL, (list(schemas),)).fetchall():
         (

@@ -147,14 +147,27 @@ class Ctx:
         return self.text.expression_after(keyword, self.text.char_offset(loc - self.base), **kw)
 
 
+_REFS: dict[tuple[str, str], TableRef] = {}
+
+
+def table_ref(schema: str, name: str) -> TableRef:
+    """A TableRef, validated once per name (they are immutable, so shared)."""
+    ref = _REFS.get((schema, name))
+    if ref is None:
+        if len(_REFS) > 100_000:
+            _REFS.clear()
+        ref = _REFS[(schema, name)] = TableRef(schema=schema, name=name)
+    return ref
+
+
 def range_ref(node: JsonNode) -> TableRef:
     """TableRef of a JSON ``RangeVar`` (unqualified = ``public``)."""
-    return TableRef(schema=node.get("schemaname", "public"), name=node["relname"])
+    return table_ref(node.get("schemaname", "public"), node["relname"])
 
 
 def name_ref(items: list[JsonNode]) -> TableRef:
     """TableRef of a dotted name given as a list of JSON ``String`` nodes."""
     parts = [n["String"]["sval"] for n in items]
     if len(parts) == 1:
-        return TableRef(schema="public", name=parts[0])
-    return TableRef(schema=parts[-2], name=parts[-1])
+        return table_ref("public", parts[0])
+    return table_ref(parts[-2], parts[-1])

@@ -221,8 +221,12 @@ def _kind(stmt: Statement) -> str:
     return "ddl"
 
 
-def match_run(statements: Sequence[Statement], events: Sequence[Event]) -> list[Unit]:
-    """Attribute a run of events that share one query string to the statements of that string.
+def match_run(
+    statements: Sequence[Statement], events: Sequence[Event], first: int = 0
+) -> tuple[list[Unit], int]:
+    """Attribute a run of events that share one query string to the statements of that string,
+    starting at statement ``first``; returns the units and where the next run of the same
+    string continues (a version marker inside the string splits it into runs).
 
     Statements are walked in order; a DDL statement takes the next event when its tag fits
     (else it did not run); an opaque statement takes the events the DDL statements after it
@@ -230,27 +234,33 @@ def match_run(statements: Sequence[Statement], events: Sequence[Event]) -> list[
     """
     units: list[Unit] = []
     i = 0
+    n = first
     while i < len(events):
         start = i
-        for n, stmt in enumerate(statements):
+        while n < len(statements) and i < len(events):
+            stmt = statements[n]
             kind = _kind(stmt)
-            if kind == "none" or i >= len(events):
-                continue
+            n += 1
             if kind == "ddl":
                 if _fits(stmt, events[i]):
                     units.append(Unit(stmt, [events[i]], opaque=False))
                     i += 1
-                continue
-            later = sum(1 for s in statements[n + 1 :] if _kind(s) == "ddl")
-            take = max(1, len(events) - i - later)
-            units.append(Unit(stmt, list(events[i : i + take]), opaque=True))
-            i += take
-        if i == start:
-            # No statement accounts for this event (the parse tree and the log disagree):
-            # keep it, so the catalog fallback still sees what it did.
-            units.append(Unit(Statement(events[i].query, 1, "?", None, None), [events[i]], True))
-            i += 1
-    return units
+            elif kind == "opaque":
+                later = sum(1 for s in statements[n:] if _kind(s) == "ddl")
+                take = max(1, len(events) - i - later)
+                units.append(Unit(stmt, list(events[i : i + take]), opaque=True))
+                i += take
+        if i < len(events) and n >= len(statements):
+            n = 0
+            if i == start and first == 0:
+                # No statement accounts for this event (the parse tree and the log disagree):
+                # keep it, so the catalog fallback still sees what it did.
+                units.append(
+                    Unit(Statement(events[i].query, 1, "?", None, None), [events[i]], True)
+                )
+                i += 1
+            first = 0
+    return units, n
 
 
 def group_units(events: Sequence[Event]) -> list[Group]:
@@ -263,14 +273,19 @@ def group_units(events: Sequence[Event]) -> list[Group]:
     groups: list[Group] = []
     units: list[Unit] = []
     run: list[Event] = []
+    resume: tuple[tuple[int, str], int] | None = None
 
     def flush() -> None:
+        nonlocal resume
         if not run:
             return
-        query = run[0].query
-        if query not in parsed:
-            parsed[query] = parse_statements(query)
-        units.extend(match_run(parsed[query], run))
+        key = (run[0].txid, run[0].query)
+        if key[1] not in parsed:
+            parsed[key[1]] = parse_statements(key[1])
+        first = resume[1] if resume is not None and resume[0] == key else 0
+        found, position = match_run(parsed[key[1]], run, first)
+        units.extend(found)
+        resume = (key, position)
         run.clear()
 
     for ev in events:
@@ -278,9 +293,13 @@ def group_units(events: Sequence[Event]) -> list[Group]:
             flush()
             groups.append(Group(units, ev))
             units = []
+            if resume is not None and resume[0] != (ev.txid, ev.query):
+                resume = None
             continue
         if run and (run[0].txid, run[0].query) != (ev.txid, ev.query):
             flush()
+        if resume is not None and resume[0] != (ev.txid, ev.query):
+            resume = None
         run.append(ev)
     flush()
     if units:

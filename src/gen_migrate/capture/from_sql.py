@@ -7,7 +7,12 @@ Order of knowledge: the generic files already in the output directory are replay
 sum file's order) so that a later SQL file knows the columns it drops, renames or retypes. When
 a run re-captures migrations that already have generic files, the replay stops before the first
 of them: those files are rebuilt from their SQL, and each is rewritten only when its content
-changed (it keeps its place in the sum file).
+changed (it keeps its place in the sum file). Before writing, the whole set as it will be is
+replayed once more, so a re-capture that breaks a later existing file is refused.
+
+The files of one run are normalised as one text, in order, so what an earlier file made beyond
+the table model (an index that a later ``PRIMARY KEY USING INDEX`` names, a view, a partition) is
+known to the later files. Across runs it is not: generic files record tables and types only.
 
 A file whose statements produce no operations at all (only indexes, grants, data changes, …) writes
 nothing. Type definitions (``define_type``) do count: later migrations resolve enum and domain
@@ -39,7 +44,7 @@ from gen_migrate.generic.files import (
 )
 from gen_migrate.generic.migration import Migration, Source
 from gen_migrate.generic.phase import POST_SUFFIX, PhaseChoice, split_by_phase
-from gen_migrate.generic.schema import Schema
+from gen_migrate.generic.schema import ReplayError, Schema
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,30 @@ def baseline(existing: Sequence[MigrationFile], recaptured: set[str]) -> Schema:
             break
         schema.apply_all(mf.migration.operations)
     return schema
+
+
+def check_whole_set(existing: Sequence[MigrationFile], captured: Sequence[Captured]) -> None:
+    """Replay the set as it will be after writing (re-captured files in their places, new ones
+    at the end); a later existing file that no longer fits is an :class:`InputError`."""
+    produced = {m.id: m for c in captured for m in c.migrations}
+    recaptured = {c.unit.migration.id for c in captured}
+    ordered: list[Migration] = []
+    for mf in existing:
+        mid = mf.migration.id
+        if mid.removesuffix(POST_SUFFIX) not in recaptured:
+            ordered.append(mf.migration)
+        elif mid in produced:
+            ordered.append(produced.pop(mid))
+    ordered += [m for c in captured for m in c.migrations if m.id in produced]
+    schema = Schema()
+    for migration in ordered:
+        try:
+            schema.apply_all(migration.operations)
+        except ReplayError as exc:
+            raise InputError(
+                f"{migration.id}: no longer fits after this capture ({exc.message}); "
+                "re-capture it too, or fix the migrations before it"
+            ) from None
 
 
 def normalize_units(
@@ -246,6 +275,8 @@ def capture_sql(
     ``[types]``; ``root`` is what ``Source.file`` paths are relative to. Nothing is written
     unless every file normalises.
     """
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: not a directory (the generic migrations directory)")
     found = discover(paths)
     if name is not None:
         if len(found) != 1:
@@ -257,6 +288,7 @@ def capture_sql(
     existing = load_dir(out) if out.is_dir() and any(out.iterdir()) else []
     schema = baseline(existing, {u.migration.id for u in units})
     captured = normalize_units(units, schema, phase=phase, types=types)
+    check_whole_set(existing, captured)
     if any(c.migrations for c in captured):
         out.mkdir(parents=True, exist_ok=True)
     if not out.is_dir():

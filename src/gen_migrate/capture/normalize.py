@@ -10,13 +10,14 @@ column names are folded into one ``swap_columns``.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gen_migrate.capture.context import Ctx, FileState, JsonNode, Skip, Unsupported, range_ref
 from gen_migrate.capture.doblock import do_block
-from gen_migrate.capture.normalize_alter import alter_table
+from gen_migrate.capture.normalize_alter import alter_table, alter_table_shallow
 from gen_migrate.capture.normalize_objects import drop, rename, set_schema
 from gen_migrate.capture.normalize_table import create_table
 from gen_migrate.capture.normalize_types import alter_enum, create_domain, create_enum
@@ -145,6 +146,30 @@ def _by_name(kind: str) -> Translator:
     return translate
 
 
+def _shallow_view(ctx: Ctx, raw: RawStatement) -> str:
+    ctx.state.others.add(range_ref(raw.field("view")))
+    raise Skip("view")
+
+
+def _shallow_select(ctx: Ctx, raw: RawStatement) -> str:
+    if isinstance(raw.payload, str) and '"intoClause"' not in raw.payload:
+        raise Skip(SKIPPED["SelectStmt"])
+    return _select(ctx, raw.node())
+
+
+def _shallow_alter(ctx: Ctx, raw: RawStatement) -> str:
+    if isinstance(raw.payload, str):
+        alter_table_shallow(ctx, raw.payload)
+    return alter_table(ctx, raw.node())
+
+
+_SHALLOW: dict[str, Callable[[Ctx, RawStatement], str]] = {
+    "AlterTableStmt": _shallow_alter,
+    "ViewStmt": _shallow_view,
+    "SelectStmt": _shallow_select,
+}
+"""Node types decided from one field or a substring of the JSON, without decoding it all."""
+
 TRANSLATORS: dict[str, Translator] = {
     "CreateStmt": create_table,
     "AlterTableStmt": alter_table,
@@ -183,6 +208,25 @@ def normalize_sql(
     statements before it did); with ``"collect"`` it becomes an ``error`` outcome and the rest
     goes on.
     """
+    # The decoded trees are acyclic garbage; cyclic collection while they come and go costs
+    # about a sixth of the run, so it waits until the call is over.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _normalize(sql, schema, file, line_offset, types, on_error)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _normalize(
+    sql: str,
+    schema: Schema,
+    file: str,
+    line_offset: int,
+    types: Mapping[str, str] | None,
+    on_error: Literal["raise", "collect"],
+) -> NormalizeResult:
     registry = TypeRegistry.from_schema(schema, types)
     src = SourceText(sql)
     state = FileState()
@@ -215,9 +259,10 @@ def _translate(
     ctx = Ctx(schema, registry, state, StatementText(text, src.ascii), raw.base)
     translator = TRANSLATORS.get(kind)
     try:
-        if translator is None or (kind == "SelectStmt" and '"intoClause"' not in str(raw.payload)):
-            translator = _by_name(kind)
-            summary = translator(ctx, {})
+        if kind in _SHALLOW:
+            summary = _SHALLOW[kind](ctx, raw)
+        elif translator is None:
+            summary = _by_name(kind)(ctx, {})
         else:
             summary = translator(ctx, raw.node())
     except Skip as skip:

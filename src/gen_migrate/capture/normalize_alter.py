@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from gen_migrate.capture.context import Ctx, JsonNode, Skip, Unsupported, range_ref
@@ -84,6 +85,38 @@ NO_COLUMN_CHANGE = {
 _Action = Callable[[Ctx, TableRef, JsonNode], None]
 
 
+_SUBTYPE = re.compile(r'"subtype":"(AT_\w+)"')
+_CONTYPE = re.compile(r'"contype":"(CONSTR_\w+)"')
+_OBJTYPE = re.compile(r'"objtype":"(OBJECT_\w+)"')
+
+
+def alter_table_shallow(ctx: Ctx, payload: str) -> str | None:
+    """Skip an ALTER TABLE whose actions cannot change columns without decoding its tree.
+
+    Returns ``None`` when the statement needs the full translation. Works on the JSON text:
+    the action and constraint kinds are enum names, which never occur escaped in strings.
+    """
+    subtypes = _SUBTYPE.findall(payload)
+    if not subtypes or any(s in _LINKS for s in subtypes) or any(s not in NO_COLUMN_CHANGE and s != "AT_AddConstraint" for s in subtypes):
+        return None
+    contypes = _CONTYPE.findall(payload)
+    if any(c in ("CONSTR_PRIMARY", "CONSTR_NOTNULL") for c in contypes):
+        return None
+    objtypes = _OBJTYPE.findall(payload)
+    kind = objtypes[-1] if objtypes else "OBJECT_TABLE"
+    if kind in _NOT_A_TABLE:
+        raise Skip(f"ALTER on a {_NOT_A_TABLE[kind]}: not a replicated table")
+    described = []
+    constraints = iter(contypes)
+    for sub in subtypes:
+        if sub == "AT_AddConstraint":
+            con = next(constraints, "CONSTR_?").removeprefix("CONSTR_").lower()
+            described.append(f"add constraint {con.replace('_', ' ')}")
+        else:
+            described.append(NO_COLUMN_CHANGE[sub])
+    raise Skip(f"no column change ({', '.join(dict.fromkeys(described))})")
+
+
 def alter_table(ctx: Ctx, node: JsonNode) -> str:
     """``AlterTableStmt`` → operations for each action, in order."""
     objtype = node.get("objtype", "OBJECT_TABLE")
@@ -111,6 +144,8 @@ def alter_table(ctx: Ctx, node: JsonNode) -> str:
                     action(ctx, target, cmd)
         elif sub == "AT_AddConstraint":
             _add_constraint(ctx, ref, cmd)
+        elif sub in _LINKS:
+            _LINKS[sub](ctx, ref, cmd)
         elif sub == "AT_AddOf":
             raise Unsupported("ALTER TABLE … OF a composite type: its columns are not known")
         elif sub not in NO_COLUMN_CHANGE:
@@ -250,6 +285,47 @@ def _add_constraint(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
         if ts.columns[name].nullable:
             ctx.emit(SetNullable(table=ref, column=name, nullable=False))
 
+
+def _link(ctx: Ctx, parent: TableRef, child: TableRef, partition: bool) -> None:
+    kids = ctx.state.children.setdefault(parent, [])
+    if child not in kids:
+        kids.append(child)
+    if partition:
+        ctx.state.partitions.add(child)
+
+
+def _unlink(ctx: Ctx, parent: TableRef, child: TableRef) -> None:
+    kids = ctx.state.children.get(parent, [])
+    if child in kids:
+        kids.remove(child)
+    ctx.state.partitions.discard(child)
+
+
+def _attach(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
+    _link(ctx, ref, range_ref(cmd["def"]["PartitionCmd"]["name"]), True)
+
+
+def _detach(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
+    _unlink(ctx, ref, range_ref(cmd["def"]["PartitionCmd"]["name"]))
+
+
+def _inherit(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
+    _link(ctx, range_ref(cmd["def"]["RangeVar"]), ref, False)
+
+
+def _no_inherit(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
+    _unlink(ctx, range_ref(cmd["def"]["RangeVar"]), ref)
+
+
+_LINKS: dict[str, _Action] = {
+    "AT_AttachPartition": _attach,
+    "AT_DetachPartition": _detach,
+    "AT_DetachPartitionFinalize": _detach,
+    "AT_AddInherit": _inherit,
+    "AT_DropInherit": _no_inherit,
+}
+"""Actions that change which tables inherit from which: no operation, but later ALTERs of the
+parent recurse differently."""
 
 _ACTIONS: dict[str, _Action] = {
     "AT_AddColumn": _add_column,

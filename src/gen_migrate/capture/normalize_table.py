@@ -16,11 +16,26 @@ _IDENTITY = {"a": "always", "d": "by_default"}
 
 
 def serial_default(table: TableRef, column: str) -> str:
-    """The default Postgres gives a serial column (its implicit sequence, not truncated)."""
-    seq = quote_ident(f"{table.name}_{column}_seq")
+    """The default Postgres gives a serial column: ``nextval`` of its implicit sequence, named
+    the way Postgres names it (``<table>_<column>_seq`` cut to 63 bytes, longer part first)."""
+    seq = quote_ident(_object_name(table.name, column, "seq"))
     if table.schema != "public":
         seq = f"{quote_ident(table.schema)}.{seq}"
     return f"nextval('{seq}'::regclass)"
+
+
+def _object_name(name1: str, name2: str, label: str) -> str:
+    one, two = name1.encode(), name2.encode()
+    available = 63 - 1 - (len(label) + 1)
+    n1, n2 = len(one), len(two)
+    while n1 + n2 > available:
+        if n1 > n2:
+            n1 -= 1
+        else:
+            n2 -= 1
+    head = one[:n1].decode(errors="ignore")
+    tail = two[:n2].decode(errors="ignore")
+    return f"{head}_{tail}_{label}"
 
 
 def column_from_def(ctx: Ctx, table: TableRef, cdef: JsonNode) -> tuple[Column, bool]:
@@ -101,6 +116,11 @@ def create_table(ctx: Ctx, node: JsonNode) -> str:
             col, primary = column_from_def(ctx, ref, cdef)
             if name in columns:
                 inherited = columns[name]
+                if not col.type.same(inherited.type):
+                    raise Unsupported(
+                        f"column {name} has type {col.type.pg}, the inherited one "
+                        f"{inherited.type.pg}"
+                    )
                 col = col.model_copy(
                     update={
                         "nullable": col.nullable and inherited.nullable,

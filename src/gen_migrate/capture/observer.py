@@ -7,12 +7,23 @@
 Inside the block any client may run DDL against the database; what committed is captured when
 the block ends, also when it ends with an exception (a failed third migration still leaves the
 first two). The triggers and the private schema are removed in every case.
+
+In an Alembic ``env.py``, wrap the whole online run, so its transaction commits inside the
+block::
+
+    with observe(url, out=Path("generic_migrations"), framework="alembic"):
+        with engine.connect() as connection:
+            context.configure(connection=connection, target_metadata=target_metadata)
+            with context.begin_transaction():
+                context.run_migrations()
+
+In a Django test runner or a pytest fixture, wrap ``call_command("migrate")`` the same way.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +33,7 @@ import psycopg
 
 from gen_migrate.capture import triggers
 from gen_migrate.capture.build import BuildOptions, build_migrations
+from gen_migrate.capture.catalog import introspect_schema
 from gen_migrate.capture.events import build_events, group_units
 from gen_migrate.capture.frameworks import (
     FRAMEWORK_CHOICES,
@@ -33,6 +45,7 @@ from gen_migrate.config import Config
 from gen_migrate.errors import InputError, RefusedError
 from gen_migrate.generic.files import MigrationFile, append_to_sum, load_dir, write_migration
 from gen_migrate.generic.migration import Migration
+from gen_migrate.generic.schema import Schema
 
 PHASE_CHOICES = ("auto", "pre", "post")
 
@@ -96,6 +109,17 @@ def _clear_leftover(conn: psycopg.Connection, echo: Callable[[str], None]) -> No
     echo(f"removed a leftover of an interrupted capture run: {found.describe()}")
 
 
+def _catalog_before(conn: psycopg.Connection, config: Config) -> tuple[Schema, str | None]:
+    """The captured tables as they are before the run (the starting point of tables that are in
+    no generic file yet), or an empty schema and the reason it could not be read."""
+    try:
+        return introspect_schema(
+            conn, config.source.schemas, config.tables.managed, overrides=config.types
+        ), None
+    except InputError as exc:
+        return Schema(), f"cannot read the tables as they are before the run: {exc.message}"
+
+
 def _existing(out: Path) -> list[MigrationFile]:
     if not out.exists():
         return []
@@ -151,12 +175,15 @@ def observe(
         _require_superuser(conn)
         _clear_leftover(conn, echo)
         watch = [(s, t) for s in cfg.source.schemas for t in watched_tables(framework)]
+        before, seed_problem = _catalog_before(conn, cfg)
         capture.version_tables = triggers.install(conn, watch)
-        before = triggers.snapshot(conn, cfg.source.schemas)
     except BaseException:
         conn.close()
         raise
     rows: list[dict[str, Any]] = []
+    if seed_problem:
+        capture.warnings.append(seed_problem)
+        echo(f"warning: {seed_problem}")
     try:
         yield capture
     finally:
@@ -172,7 +199,7 @@ def _write(
     capture: LiveCapture,
     rows: Sequence[dict[str, Any]],
     existing: Sequence[MigrationFile],
-    before: Mapping[tuple[str, str], Any],
+    before: Schema,
     started: time.struct_time,
     config: Config,
     name: str | None,
@@ -203,7 +230,7 @@ def _write(
     if written:
         append_to_sum(capture.out, [p.name for p in written])
     capture.files = written
-    for path in written:
-        echo(f"wrote {path}")
+    for path, migration in zip(written, capture.migrations, strict=True):
+        echo(f"wrote {path} ({len(migration.operations)} operation(s), {migration.phase})")
     if not written:
         echo("no schema change of a captured table: nothing written")

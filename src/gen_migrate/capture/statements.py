@@ -4,26 +4,32 @@ The whole text is parsed once with ``pglast.parser.parse_sql_json``. Decoding th
 several times the parse, so it is cut per statement and a statement's JSON is decoded only when
 its translator asks for it (most statements are skipped by their node type alone). The cut is
 safe: an unescaped ``{"stmt":{"`` can only be JSON structure, never text inside a string.
-Only when the parse fails (a
-statement that does not parse) is the text split by pglast's scanner and each piece parsed on
-its own, so one broken statement becomes one error, not a lost file. Lines holding a psql
-meta-command (``\\set``, ``\\d``…) are blanked first in that fallback: they are not SQL.
+
+Only when the parse fails (a statement that does not parse) is the text split by pglast's
+scanner and each piece parsed on its own, so one broken statement becomes one error, not a lost
+file. Lines holding a psql
+meta-command (``\\set``, ``\\d``…) and the data lines of ``COPY … FROM stdin`` are blanked
+first in that fallback: they are not SQL.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
 
+_DECODER = json.JSONDecoder()
 _LEAD = re.compile(rb"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL)
 _PSQL_META = re.compile(r"^[ \t]*\\[^\n]*", re.MULTILINE)
+_COPY_DATA = re.compile(
+    r"^([ \t]*COPY\b[^;]*\bFROM\s+STDIN\b[^;]*;[^\n]*\n)(.*?^\\\.[ \t]*$)",
+    re.MULTILINE | re.DOTALL | re.IGNORECASE,
+)
 
 
-_STMT = re.compile(r'\{"stmt":\{"(\w+)":')
-_TAIL = re.compile(r'\}(?:,"stmt_location":(\d+))?(?:,"stmt_len":(\d+))?\}$')
+_STMT_HEAD = '{"stmt":{"'
+_DIGITS = re.compile(r"\d+")
 
 
 @dataclass
@@ -42,6 +48,14 @@ class RawStatement:
     line: int
     error: str | None = None
 
+    def field(self, name: str) -> Any:
+        """One top-level field of the node, decoding only that field when it comes first."""
+        if isinstance(self.payload, str):
+            head = f'{{"{name}":'
+            if self.payload.startswith(head):
+                return _DECODER.raw_decode(self.payload, len(head))[0]
+        return self.node().get(name)
+
     def node(self) -> dict[str, Any]:
         """The statement's JSON node (the value under its node type)."""
         if isinstance(self.payload, str):
@@ -57,13 +71,15 @@ class SourceText:
         self.text = text
         self.data = text.encode()
         self.ascii = len(self.data) == len(text)
-        self._newlines: list[int] | None = None
+        self._at, self._line = 0, 1
 
     def line_of(self, offset: int) -> int:
-        """1-based line of a byte offset."""
-        if self._newlines is None:
-            self._newlines = [m.start() for m in re.finditer(b"\n", self.data)]
-        return bisect_right(self._newlines, offset - 1) + 1
+        """1-based line of a byte offset (fast when asked in increasing order)."""
+        if offset < self._at:
+            self._at, self._line = 0, 1
+        self._line += self.data.count(b"\n", self._at, offset)
+        self._at = offset
+        return self._line
 
     def byte_offset(self, char_offset: int) -> int:
         """Byte offset of a character offset."""
@@ -90,27 +106,45 @@ def split_statements(src: SourceText) -> list[RawStatement]:
 def _from_json(src: SourceText, text: str, base: int, limit: int) -> list[RawStatement]:
     out = []
     data = src.data
-    starts = [(m.start(), m.end(), m.group(1)) for m in _STMT.finditer(text)]
+    starts = []
+    find = text.find
+    at = find(_STMT_HEAD)
+    while at >= 0:
+        kind_start = at + len(_STMT_HEAD)
+        kind_end = find('"', kind_start)
+        starts.append((at, kind_end + 2, text[kind_start:kind_end]))
+        at = find(_STMT_HEAD, kind_end)
     stop = text.rfind("]")
     for i, (seg_start, kind_end, kind) in enumerate(starts):
         seg_end = starts[i + 1][0] - 1 if i + 1 < len(starts) else stop
-        tail = _TAIL.search(text, kind_end, seg_end)
-        if tail is None:
+        # The wrapper ends with '},"stmt_location":N,"stmt_len":M}' (zero values left out).
+        at_loc = text.rfind(',"stmt_location":', kind_end, seg_end)
+        at_len = text.rfind(',"stmt_len":', kind_end, seg_end)
+        tail = min(p for p in (at_loc, at_len, seg_end - 1) if p >= 0)
+        if text[tail - 1] != "}":
             raise ValueError(f"unexpected parse tree layout near offset {seg_start}")
-        loc = base + int(tail.group(1) or 0)
-        length = int(tail.group(2) or 0)
+        loc = base + (_int_at(text, at_loc + 17) if at_loc >= 0 else 0)
+        length = _int_at(text, at_len + 12) if at_len >= 0 else 0
         end = loc + length if length else limit
         m = _LEAD.match(data, loc, end)
         start = m.end() if m else loc
-        payload = text[kind_end : tail.start()]
+        payload = text[kind_end : tail - 1]
         out.append(RawStatement(kind, payload, start - base, start, end, src.line_of(start)))
     return out
+
+
+def _int_at(text: str, pos: int) -> int:
+    m = _DIGITS.match(text, pos)
+    if m is None:
+        raise ValueError(f"unexpected parse tree layout near offset {pos}")
+    return int(m.group())
 
 
 def _split_slow(src: SourceText) -> list[RawStatement]:
     from pglast.parser import ParseError, parse_sql_json, split
 
-    text = _PSQL_META.sub(lambda m: " " * len(m.group(0)), src.text)
+    text = _COPY_DATA.sub(lambda m: m.group(1) + _blank(m.group(2)), src.text)
+    text = _PSQL_META.sub(lambda m: " " * len(m.group(0)), text)
     try:
         slices = split(text, with_parser=False, only_slices=True)
     except ParseError as exc:
@@ -122,13 +156,20 @@ def _split_slow(src: SourceText) -> list[RawStatement]:
         start, end = src.byte_offset(sl.start), src.byte_offset(sl.stop)
         if not piece.strip().rstrip(";").strip():
             continue
+        lead = _LEAD.match(src.data, start, end)
+        first = lead.end() if lead else start
         try:
             tree = parse_sql_json(piece)
         except ParseError as exc:
-            out.append(RawStatement("", None, 0, start, end, src.line_of(start), _msg(exc)))
+            out.append(RawStatement("", None, 0, first, end, src.line_of(first), _msg(exc)))
             continue
         out.extend(_from_json(src, tree, start, end))
     return out
+
+
+def _blank(text: str) -> str:
+    """Spaces in place of every character but newlines (offsets and lines stay)."""
+    return re.sub(r"[^\n]", " ", text)
 
 
 def _msg(exc: Exception) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -290,17 +289,6 @@ def remove(
                     f"{verb} the open transaction of session(s) {', '.join(map(str, pids))}, "
                     f"which held locks on what capture installed (left by the interrupted command)"
                 )
-
-
-def snapshot(conn: psycopg.Connection, schemas: Sequence[str]) -> dict[tuple[str, str], Any]:
-    """Columns (as the log stores them) of every ordinary or partitioned table in ``schemas``;
-    needs the installed functions."""
-    query = sql.SQL(
-        "SELECT n.nspname, c.relname, {}.columns_of(c.oid) FROM pg_class c"
-        " JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%s)"
-    ).format(sql.Identifier(SCHEMA))
-    return {(r[0], r[1]): r[2] for r in conn.execute(query, (list(schemas),))}
 
 
 LOG_COLUMNS = (

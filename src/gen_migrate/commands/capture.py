@@ -114,13 +114,14 @@ def _from_sql(
     types: dict[str, str],
     verbose: bool,
 ) -> int:
-    from gen_migrate.capture.from_sql import capture_sql
+    from gen_migrate.capture.from_sql import capture_sql, display_path
     from gen_migrate.generic.phase import PhaseChoice
 
     report = capture_sql(
         paths, out, root=root, name=name, phase=cast(PhaseChoice, phase), types=types
     )
     written = set(report.written)
+    cwd = Path.cwd()
     for item in report.captured:
         if verbose:
             for outcome in item.skipped:
@@ -130,11 +131,12 @@ def _from_sql(
         for migration in item.migrations:
             path = out / f"{migration.id}.json"
             what = "wrote" if path in written else "unchanged"
+            shown = display_path(path, cwd)
             click.echo(
-                f"{what} {path} ({len(migration.operations)} operation(s), {migration.phase})"
+                f"{what} {shown} ({len(migration.operations)} operation(s), {migration.phase})"
             )
     for path in report.removed:
-        click.echo(f"removed {path} (its migration no longer produces it)")
+        click.echo(f"removed {display_path(path, cwd)} (its migration no longer produces it)")
     click.echo(
         f"{len(report.captured)} SQL migration(s): {len(report.written)} file(s) written, "
         f"{len(report.unchanged)} unchanged, {len(report.empty)} without table changes"

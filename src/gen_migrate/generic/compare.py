@@ -66,3 +66,19 @@ def diff_schemas(
         else:
             out += diff_tables(want, got)
     return out
+
+
+def diff_types(expected: Schema, actual: Schema) -> list[str]:
+    """Differences between the user types (enums with their values, domains as their base
+    type) of two schemas, one line per type."""
+    out: list[str] = []
+    for ref in sorted(set(expected.types) | set(actual.types), key=_key):
+        want, got = expected.types.get(ref), actual.types.get(ref)
+        if got is None:
+            out.append(f"type {ref}: missing")
+        elif want is None:
+            out.append(f"type {ref}: unexpected ({got.describe()})")
+        elif not want.same(got):
+            values = f" {got.values} vs {want.values}" if want.values or got.values else ""
+            out.append(f"type {ref}: {got.describe()}, expected {want.describe()}{values}")
+    return out

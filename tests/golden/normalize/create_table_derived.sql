@@ -7,3 +7,8 @@ CREATE TABLE measurements_2024 PARTITION OF measurements FOR VALUES FROM ('2024-
 ALTER TABLE measurements ADD COLUMN unit text;
 ALTER TABLE base ADD COLUMN flag boolean;
 ALTER TABLE ONLY base ADD COLUMN only_base int;
+CREATE TABLE measurements_2025 (id bigint NOT NULL, at date NOT NULL, v real, unit text);
+ALTER TABLE measurements ATTACH PARTITION measurements_2025 FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+ALTER TABLE measurements RENAME COLUMN unit TO units;
+ALTER TABLE measurements DETACH PARTITION measurements_2024;
+ALTER TABLE measurements ALTER COLUMN v TYPE double precision;

@@ -1,3 +1,4 @@
+CREATE SCHEMA app;
 CREATE TYPE mood AS ENUM ('sad', 'ok');
 CREATE TYPE app.level AS ENUM ('low', 'high');
 CREATE TABLE person (id int, current mood DEFAULT 'ok', history mood[], lvl app.level);

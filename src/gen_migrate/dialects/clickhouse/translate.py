@@ -17,7 +17,12 @@ from gen_migrate.dialects.clickhouse.config import ClickHouseTargetConfig
 from gen_migrate.dialects.clickhouse.guards import Guard
 from gen_migrate.dialects.clickhouse.introspect import Catalog, LiveColumn, LiveTable
 from gen_migrate.dialects.clickhouse.quoting import ident, literal, on_cluster, qualified
-from gen_migrate.dialects.clickhouse.types import TypeMapper
+from gen_migrate.dialects.clickhouse.types import (
+    TypeMapper,
+    is_nullable,
+    make_nullable,
+    strip_nullable,
+)
 from gen_migrate.dialects.clickhouse.views import ViewQuery, column_refs
 from gen_migrate.generic.migration import Migration
 from gen_migrate.generic.operations import (
@@ -548,7 +553,7 @@ class Planner:
         if current is None:
             self.notes.append(f"{live.name}.{c} does not exist: alter_column_type skipped")
             return
-        nullable = current.type.startswith("Nullable(")
+        nullable = is_nullable(current.type)
         native = self.mapper.column(op.new_type, nullable)
         if native.type == current.type:
             self.notes.append(f"{live.name}.{c} is already {native.type}: no change")
@@ -600,7 +605,7 @@ class Planner:
         if self.config.nullable == "never":
             self.notes.append(f"{live.name}.{c}: nullable policy 'never': no change")
             return
-        is_null = current.type.startswith("Nullable(")
+        is_null = is_nullable(current.type)
         if is_null == op.nullable or current.type.startswith("Array("):
             self.notes.append(f"{live.name}.{c} is already {current.type}: no change")
             return
@@ -608,9 +613,9 @@ class Planner:
         if why:
             raise _Refused(live.name, c, f"cannot change nullability: {why}")
         if op.nullable:
-            new, extra = f"Nullable({current.type})", ""
+            new, extra = make_nullable(current.type), ""
         else:
-            new = current.type[len("Nullable(") : -1]
+            new = strip_nullable(current.type)
             default = current.default_expression or f"defaultValueOfTypeName({literal(new)})"
             extra = f" DEFAULT {default}"
         self.step(

@@ -66,5 +66,32 @@ class TypeMapper:
         base = self.base(ty)
         default = self._map.get(f"{ty.kind.value}_default")
         if nullable and self.nullable_policy == "as_source" and ty.kind is not TypeKind.ARRAY:
-            return NativeColumn(f"Nullable({base})", default)
+            return NativeColumn(make_nullable(base), default)
         return NativeColumn(base, default)
+
+
+_LC = "LowCardinality("
+_NULLABLE = "Nullable("
+
+
+def is_nullable(native: str) -> bool:
+    """True for ``Nullable(T)`` and ``LowCardinality(Nullable(T))``."""
+    return native.startswith(_NULLABLE) or native.startswith(_LC + _NULLABLE)
+
+
+def make_nullable(native: str) -> str:
+    """``T`` → ``Nullable(T)`` (inside LowCardinality, where ClickHouse requires it)."""
+    if is_nullable(native) or native.startswith(("Array(", "Map(", "Tuple(")):
+        return native
+    if native.startswith(_LC):
+        return f"{_LC}{_NULLABLE}{native[len(_LC) : -1]}))"
+    return f"{_NULLABLE}{native})"
+
+
+def strip_nullable(native: str) -> str:
+    """``Nullable(T)`` → ``T`` (also inside LowCardinality)."""
+    if native.startswith(_NULLABLE):
+        return native[len(_NULLABLE) : -1]
+    if native.startswith(_LC + _NULLABLE):
+        return f"{_LC}{native[len(_LC + _NULLABLE) : -2]})"
+    return native

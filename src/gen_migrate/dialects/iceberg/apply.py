@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from gen_migrate.dialects.base import AppliedMigration, Step
 from gen_migrate.dialects.iceberg import payloads as p
+from gen_migrate.dialects.iceberg.introspect import table_metadata
 from gen_migrate.dialects.iceberg.state import (
     empty_key,
     recorded_checksum,
@@ -137,10 +138,8 @@ class StepRunner:
     def _update(self, step: Step, payload: p.UpdateSchema) -> Outcome:
         table = self._load(payload.table)
         if table is None:
-            raise StepFailedError(
-                f"{step.migration_id} step {step.index}: table "
-                f"{self.namespace}.{payload.table} does not exist"
-            )
+            # Gone since the record check (a faster deployer renamed it): check again.
+            raise _Retry(f"table {self.namespace}.{payload.table} does not exist")
         if self._recorded(table.properties, step):
             return "skipped"
         self._starting()
@@ -177,14 +176,28 @@ class StepRunner:
         ids = [f.field_id for f in fields if f.name in payload.identifier]
         schema = Schema(*fields, identifier_field_ids=ids)
         try:
-            self.catalog.create_table(
+            created = self.catalog.create_table(
                 self._ident(payload.table),
                 schema=schema,
                 properties={step_key(step.migration_id, step.index): self._value()},
             )
         except TableAlreadyExistsError:
             raise _Retry() from None
+        if self._recorded_elsewhere(step, str(created.metadata.table_uuid)):
+            # A faster deployer created it and already renamed or dropped it, freeing the
+            # name: ours is an empty duplicate.
+            self.catalog.drop_table(self._ident(payload.table))
+            return "skipped"
         return "done"
+
+    def _recorded_elsewhere(self, step: Step, own_uuid: str) -> bool:
+        key = step_key(step.migration_id, step.index)
+        if key in self._namespace_props():
+            return True
+        return any(
+            key in meta.properties and str(meta.table_uuid) != own_uuid
+            for meta in table_metadata(self.catalog, self.namespace, None).values()
+        )
 
     def _namespace_props(self) -> dict[str, str]:
         return dict(self.catalog.load_namespace_properties(self.namespace))
@@ -238,10 +251,7 @@ class StepRunner:
             # Another deployer renamed it and is about to record: let it.
             return "skipped"
         if target is None:
-            raise StepFailedError(
-                f"{step.migration_id} step {step.index}: neither {self.namespace}."
-                f"{payload.table} nor {payload.new_name} exists"
-            )
+            raise _Retry(f"neither {self.namespace}.{payload.table} nor {payload.new_name} exists")
         # The rename is the guard; the record follows on the renamed table.
         with target.transaction() as tx:
             tx.set_properties({step_key(step.migration_id, step.index): self._value()})
