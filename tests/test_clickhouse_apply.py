@@ -80,8 +80,9 @@ def test_rows_reach_every_target_after_drop_rename_add(ch: Any, tmp_path: Path) 
 def test_concurrent_writer_loses_and_double_counts_nothing(
     ch: Any, chdb_path: Path, tmp_path: Path, strategy: str
 ) -> None:
-    """A second client inserts into the source for the whole apply of a drop that rewrites a
-    ReplacingMergeTree view (exchange under auto) and a SummingMergeTree one (MODIFY QUERY)."""
+    """A second client inserts into the source for the whole apply of an add (star view target
+    first) and a drop that rewrites a ReplacingMergeTree view (exchange under auto) and a
+    SummingMergeTree one (MODIFY QUERY under auto)."""
     import clickhouse_connect
 
     db = f"gm_writer_{strategy}"
@@ -113,7 +114,10 @@ def test_concurrent_writer_loses_and_double_counts_nothing(
         m = Migration(
             id="w1",
             source=Source(framework="sql", version="1"),
-            operations=[DropColumn(table=TableRef(name="items"), column="weight")],
+            operations=[
+                AddColumn(table=TableRef(name="items"), column=Column(name="c", type=t("int64"))),
+                DropColumn(table=TableRef(name="items"), column="weight"),
+            ],
         )
         plan = apply(ch, db, tmp_path, m, mv_strategy=strategy)
     finally:
@@ -310,3 +314,22 @@ def test_on_cluster_plans_parse_back_with_sqlglot(ch: Any, tmp_path: Path) -> No
             assert node is not None, sql
             assert node.this.name == cluster, sql
     assert len(statements) >= 20
+
+
+def test_lossy_type_change_runs_its_data_check_first(ch: Any, tmp_path: Path) -> None:
+    from gen_migrate.errors import StepFailedError
+
+    db = "gm_precheck"
+    load_layout(ch, db)
+    insert_item(ch, db, 1, title="a", qty=100_000)
+    insert_item(ch, db, 2, title="b", qty=5)
+    tg = target(ch, db, tmp_path, allow_lossy_type_changes=True)
+    mig = migration("018_narrow_type_allowed")
+    plan = tg.plan(mig, mig.checksum(), Schema())
+    with pytest.raises(StepFailedError, match="1 values do not convert"):
+        tg.execute(plan)
+    assert snapshot(ch, db)["columns"]["siphon_items"][4] == "qty Int32"
+    ch.command(f"ALTER TABLE {db}.siphon_items DELETE WHERE id = 1 SETTINGS mutations_sync = 2")
+    tg.execute(tg.plan(mig, mig.checksum(), Schema()))
+    assert snapshot(ch, db)["columns"]["siphon_items"][4] == "qty Int16"
+    assert ch.query(f"SELECT qty FROM {db}.siphon_items").result_rows == [(5,)]

