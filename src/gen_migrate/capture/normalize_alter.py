@@ -136,6 +136,7 @@ def alter_table(ctx: Ctx, node: JsonNode) -> str:
         ctx.table(ref)
     recurse = rel.get("inh", False)
     for cmd in cmds:
+        cmd["_recurse"] = recurse
         sub = cmd["subtype"]
         action = _ACTIONS.get(sub)
         if action is not None:
@@ -199,10 +200,17 @@ def _applies_to_child(ctx: Ctx, child: TableRef, cmd: JsonNode) -> bool:
     return cmd.get("name") in columns
 
 
+def recurse_of(cmd: JsonNode) -> bool:
+    """Whether the ALTER TABLE this action belongs to recurses (no ``ONLY``)."""
+    return bool(cmd.get("_recurse", True))
+
+
 def _add_column(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
     ts = ctx.table(ref)
     assert ts is not None
     col, _ = column_from_def(ctx, ref, cmd["def"]["ColumnDef"])
+    if not recurse_of(cmd) and ctx.state.children.get(ref):
+        raise Unsupported(f"column {col.name} must be added to the tables inheriting {ref} too")
     if col.name in ts.columns and cmd.get("missing_ok"):
         ctx.notes.append(f"column {ref}.{col.name} exists (IF NOT EXISTS)")
         return

@@ -118,14 +118,19 @@ def rename_type(ctx: Ctx, old_ref: TableRef, new_ref: TableRef) -> str:
 
 
 def drop_type(ctx: Ctx, ref: TableRef, cascade: bool) -> bool:
-    """DropType of a known enum/domain (with CASCADE its columns go too); False if unknown."""
+    """DropType of a known enum/domain; False if unknown.
+
+    Columns of an enum go too with CASCADE and make the drop an error without it. Columns of a
+    domain carry its base type, so the model cannot see that they depend on it.
+    """
     old = ctx.schema.types.get(ref)
     if old is None:
         return False
-    if cascade:
-        for tref, ts in list(ctx.schema.tables.items()):
-            for col in list(ts.columns.values()):
-                if _swap_type(col.type, old, old) is not None:
-                    ctx.emit(DropColumn(table=tref, column=col.name, type=col.type))
+    for tref, ts in list(ctx.schema.tables.items()):
+        for col in list(ts.columns.values()):
+            if old.kind is TypeKind.ENUM and _swap_type(col.type, old, old) is not None:
+                if not cascade:
+                    raise Unsupported(f"cannot drop type {ref}: column {tref}.{col.name} uses it")
+                ctx.emit(DropColumn(table=tref, column=col.name, type=col.type))
     ctx.emit(DropType(name=ref))
     return True

@@ -6,4 +6,4 @@ ALTER TABLE ONLY t
     ALTER COLUMN b TYPE bigint USING b::bigint,
     ALTER COLUMN b SET DEFAULT 0,
     ADD CONSTRAINT t_b_check CHECK (b >= 0),
-    OWNER TO someone;
+    OWNER TO CURRENT_USER;
