@@ -276,3 +276,31 @@ def test_lock_timeout_exit_3(tmp_path: Path, pg_dsn: str, with_dsn: bool) -> Non
     assert "still held by another deployer after 0.3s" in out.stderr
     assert pg_snapshot(pg_dsn)["state"] == []
     assert cli(root, "apply", "--phase", "pre", "--lock-timeout", "0.3").returncode == 0
+
+
+EMBEDDED = '[targets.ch]\ntype = "clickhouse"\n[targets.lake]\ntype = "iceberg"\n'
+
+
+def test_three_targets_plan_golden_and_dry_run_changes_nothing(
+    tmp_path: Path, pg_dsn: str
+) -> None:
+    root = write_project(tmp_path / "app", source_dsn=pg_dsn, targets=PG_TARGET + EMBEDDED)
+
+    def snapshot() -> dict[str, Any]:
+        out = cli(root, "status", "--json")
+        assert out.returncode == 0, out.stderr
+        return {"status": json.loads(out.stdout), "postgres": pg_snapshot(pg_dsn)}
+
+    for phase in ("pre", "post"):
+        before = snapshot()
+        plan = cli(root, "plan", "--phase", phase)
+        assert plan.returncode == 0, plan.stderr
+        _golden(f"three_targets_{phase}.txt", plan.stdout)
+        dry = cli(root, "apply", "--phase", phase, "--dry-run")
+        assert dry.returncode == 0, dry.stderr
+        assert dry.stdout == plan.stdout.replace("plan: ", "dry run: ", 1)
+        assert snapshot() == before
+        applied = cli(root, "apply", "--phase", phase)
+        assert applied.returncode == 0, applied.stderr
+    final = snapshot()
+    assert all(s["drift"] is False and s["pending_post"] == [] for s in final["status"])

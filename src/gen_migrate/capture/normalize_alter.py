@@ -97,7 +97,11 @@ def alter_table_shallow(ctx: Ctx, payload: str) -> str | None:
     the action and constraint kinds are enum names, which never occur escaped in strings.
     """
     subtypes = _SUBTYPE.findall(payload)
-    if not subtypes or any(s in _LINKS for s in subtypes) or any(s not in NO_COLUMN_CHANGE and s != "AT_AddConstraint" for s in subtypes):
+    if (
+        not subtypes
+        or any(s in _LINKS for s in subtypes)
+        or any(s not in NO_COLUMN_CHANGE and s != "AT_AddConstraint" for s in subtypes)
+    ):
         return None
     contypes = _CONTYPE.findall(payload)
     if any(c in ("CONSTR_PRIMARY", "CONSTR_NOTNULL") for c in contypes):
@@ -295,6 +299,14 @@ def _add_constraint(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
 
 
 def _link(ctx: Ctx, parent: TableRef, child: TableRef, partition: bool) -> None:
+    seen, todo = set(), [child]
+    while todo:
+        cur = todo.pop()
+        if cur == parent:
+            raise Unsupported(f"circular inheritance: {parent} already inherits from {child}")
+        if cur not in seen:
+            seen.add(cur)
+            todo.extend(ctx.state.children.get(cur, ()))
     kids = ctx.state.children.setdefault(parent, [])
     if child not in kids:
         kids.append(child)

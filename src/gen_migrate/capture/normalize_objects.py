@@ -77,7 +77,8 @@ def drop(ctx: Ctx, node: JsonNode) -> str:
                     ctx.notes.append(f"table {ref} does not exist (IF EXISTS)")
                     continue
                 ctx.table(ref)
-            _drop_table(ctx, ref)
+            if ref in ctx.schema.tables:
+                _drop_table(ctx, ref, cascade)
         if not ctx.ops:
             raise Skip("; ".join(ctx.notes) or "nothing to drop")
         return "drop table"
@@ -97,7 +98,7 @@ def drop(ctx: Ctx, node: JsonNode) -> str:
                 raise Unsupported(f"schema {schema} still has tables")
             for ref in refs:
                 if ref in ctx.schema.tables:
-                    _drop_table(ctx, ref)
+                    _drop_table(ctx, ref, cascade)
             for tref in [r for r in ctx.schema.types if r.schema == schema]:
                 drop_type(ctx, tref, cascade=False)
         if not ctx.ops:
@@ -111,11 +112,24 @@ def drop(ctx: Ctx, node: JsonNode) -> str:
     raise Skip(f"drop {_what(kind)}: no replicated table column changes")
 
 
-def _drop_table(ctx: Ctx, ref: TableRef) -> None:
-    for child in list(ctx.state.children.get(ref, ())):
-        if child in ctx.state.partitions and child in ctx.schema.tables:
-            _drop_table(ctx, child)
-    ctx.emit(DropTable(table=ref))
+def _drop_table(ctx: Ctx, ref: TableRef, cascade: bool) -> None:
+    """Drop ``ref`` and, first, its partitions (Postgres drops them with it) and, with CASCADE,
+    the tables inheriting from it; without CASCADE those make the drop an error."""
+    order: list[TableRef] = []
+    todo = [ref]
+    while todo:
+        cur = todo.pop()
+        if cur in order:
+            continue
+        order.append(cur)
+        for child in ctx.state.children.get(cur, ()):
+            if child not in ctx.schema.tables:
+                continue
+            if child not in ctx.state.partitions and not cascade:
+                raise Unsupported(f"cannot drop {cur}: table {child} inherits from it")
+            todo.append(child)
+    for table in reversed(order):
+        ctx.emit(DropTable(table=table))
 
 
 def rename(ctx: Ctx, node: JsonNode) -> str:

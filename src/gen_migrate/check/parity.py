@@ -1,67 +1,48 @@
-"""Comparing column maps: what a store has against what it should have (sets, not positions)."""
+"""Store parity: what a store has against what it should have, per table (sets, not positions).
+
+Both sides are native column types by name, as :meth:`Target.live_columns` and
+:meth:`Target.expected_columns` give them (pipeline-only columns already left out), so a column
+type differs exactly when the store's spelling differs from what the target's type map makes of
+the reference schema.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-from gen_migrate.generic.operations import TableRef
-from gen_migrate.generic.schema import Schema, TableSchema
+from gen_migrate.generic.files import MigrationFile
+from gen_migrate.generic.operations import RenameTable, TableRef
+from gen_migrate.generic.schema import Schema
 
 
 def diff_columns(
-    store: str, ref: TableRef, expected: dict[str, str] | None, live: dict[str, str] | None
+    store: str,
+    ref: TableRef,
+    expected: dict[str, str] | None,
+    live: dict[str, str] | None,
+    reference: str = "Postgres",
 ) -> list[str]:
-    """One line per missing, extra or wrongly typed column of one table in one store."""
+    """One line per missing, extra or wrongly typed column of one table in one store.
+
+    ``reference`` names where ``expected`` comes from (``Postgres``, or ``the generic
+    migrations`` when no source database is checked).
+    """
     if expected is None and live is None:
         return []
     if live is None:
         return [f"table {ref} is missing in {store}"]
     if expected is None:
-        return [f"table {ref} exists in {store} but not in Postgres"]
+        return [f"table {ref} exists in {store} but not in {reference}: drop it or capture it"]
     out: list[str] = []
-    for name, want in expected.items():
+    for name, want in sorted(expected.items()):
         got = live.get(name)
         if got is None:
             out.append(f"column {ref.name}.{name} is missing in {store} (expected {want})")
         elif got != want:
             out.append(f"column {ref.name}.{name} is {got} in {store}, expected {want}")
-    for name, got in live.items():
+    for name, got in sorted(live.items()):
         if name not in expected:
-            out.append(f"column {ref.name}.{name} ({got}) exists in {store} but not in Postgres")
-    return out
-
-
-def capture_problems(
-    generic: TableSchema | None, live: TableSchema | None, ref: TableRef
-) -> list[str]:
-    """What the live Postgres table has that the generic files do not describe, and back."""
-    if generic is None and live is None:
-        return []
-    if generic is None:
-        return [f"table {ref} exists in Postgres but in no generic migration: run capture"]
-    if live is None:
-        return [f"table {ref} is in the generic migrations but not in Postgres"]
-    out: list[str] = []
-    for name, col in live.columns.items():
-        other = generic.columns.get(name)
-        if other is None:
-            out.append(
-                f"column {ref.name}.{name} exists in Postgres but in no generic migration: "
-                "run capture"
-            )
-        elif not col.type.same(other.type):
-            out.append(
-                f"column {ref.name}.{name} is {col.type.describe()} in Postgres, "
-                f"{other.type.describe()} in the generic migrations"
-            )
-        elif col.nullable != other.nullable:
-            got = "nullable" if col.nullable else "NOT NULL"
-            out.append(
-                f"column {ref.name}.{name} is {got} in Postgres, not in the generic migrations"
-            )
-    for name in generic.columns:
-        if name not in live.columns:
-            out.append(f"column {ref.name}.{name} is in the generic migrations but not in Postgres")
+            out.append(f"column {ref.name}.{name} ({got}) exists in {store} but not in {reference}")
     return out
 
 
@@ -71,3 +52,20 @@ def managed_refs(schemas: Sequence[Schema], keep: Callable[[TableRef], bool]) ->
     for s in schemas:
         refs |= {r for r in s.tables if keep(r)}
     return sorted(refs, key=lambda r: (r.schema, r.name))
+
+
+def historical_refs(files: Iterable[MigrationFile]) -> set[TableRef]:
+    """Every table any generic migration names, under any of its names over time.
+
+    A table dropped or renamed away in Postgres may still be in a store (the drop was never
+    applied there); asking the store about these names too finds such leftovers.
+    """
+    found: set[TableRef] = set()
+    for mf in files:
+        for op in mf.migration.operations:
+            table = getattr(op, "table", None)
+            if isinstance(table, TableRef):
+                found.add(table)
+            if isinstance(op, RenameTable):
+                found.add(TableRef(schema=op.table.schema, name=op.new_name))
+    return found

@@ -16,7 +16,9 @@ class Guard:
     exists), ``column_exists``, ``column_absent``, ``column_renamed`` (``column`` absent and
     ``value`` present), ``column_type`` (``column`` has type ``value``), ``view_clean`` (view
     ``table`` no longer reads column ``column`` of source ``value``), ``temp_or_clean`` (temp view
-    ``extra`` exists or ``view_clean`` holds), ``never`` (always run: a pure check).
+    ``extra`` exists or ``view_clean`` holds), ``view_has`` (view ``table`` passes ``column``
+    through), ``temp_or_has``, ``view_no_star`` (view ``table`` lists its columns), ``never``
+    (always run: a pure check).
     """
 
     kind: str
@@ -42,6 +44,7 @@ class Guard:
             f"{self.value}.{self.column}",
             "temp_or_has": f"{self.extra} exists or view {self.table} passes "
             f"{self.value}.{self.column} through",
+            "view_no_star": f"view {self.table} lists its columns (no *)",
             "never": "always runs (read-only check)",
         }
         return text.get(k, k)
@@ -104,6 +107,9 @@ def guard_holds(client: Any, database: str, guard: Guard) -> bool:
     if k == "view_has":
         exists, query = table_info(guard.table)
         return exists and guard.column in ViewQuery(query, guard.value, database).outputs()
+    if k == "view_no_star":
+        exists, query = table_info(guard.table)
+        return exists and not ViewQuery(query, guard.value, database).has_star()
     if k == "temp_or_has":
         if table_info(guard.extra)[0]:
             return True

@@ -346,7 +346,7 @@ class Planner:
                 "no ClickHouse DEFAULT (rows arrive with their values)"
             )
         spec = native.type + (f" DEFAULT {default}" if default else "")
-        later: list[tuple[LiveTable, ViewQuery]] = []
+        later: list[tuple[LiveTable, ViewQuery, bool]] = []  # (view, query, was a * view)
         for view, vq in self.readers(live.name):
             target = self.live(view.target_table)
             star = vq.star_passthrough()
@@ -358,14 +358,27 @@ class Planner:
                     "through: left alone"
                 )
                 continue
+            if star and vq.expandable():
+                explicit = vq.expanded(list(live.columns))
+                self.step(
+                    f"rewrite view {view.name} to an explicit column list",
+                    [self.alter(view.name, f"MODIFY QUERY {explicit}")],
+                    Guard("view_no_star", view.name, value=live.name),
+                    "a * view fails concurrent inserts while its source gains a column "
+                    "(measured on ClickHouse 26.9); the same columns, spelled out, do not",
+                )
+                view.as_select = explicit
+                later.append((view, ViewQuery(explicit, live.name, self.db), True))
+            elif not star:
+                later.append((view, vq, False))
             if col.name not in target.columns:
                 self.add_step(target, col.name, spec, f"target of {view.name}")
-            if not star:
-                later.append((view, vq))
         self.add_step(live, col.name, spec, "source")
-        for view, vq in later:
+        for view, vq, was_star in later:
             new_sql = vq.with_column(col.name)
             how, reason = self.strategy(view)
+            if was_star:
+                how, reason = "modify_query", "the view was spelled out by this plan"
             if how == "modify_query":
                 self.step(
                     f"rewrite view {view.name} (pass {col.name} through) with MODIFY QUERY",

@@ -216,6 +216,30 @@ class ViewQuery:
                 top.select(exp.alias_(exp.column(new_name), column), copy=False)
         return render(self.tree)
 
+    def has_star(self) -> bool:
+        """True when the top-level SELECT list has a ``*``."""
+        top = self.top
+        return top is not None and _is_star_select(top)
+
+    def expandable(self) -> bool:
+        """True for a star pass-through over a single table (no joins): ``*`` can be spelled out."""
+        top = self.top
+        return self.star_passthrough() and top is not None and not top.args.get("joins")
+
+    def expanded(self, columns: list[str]) -> str:
+        """The SELECT with its ``*`` spelled out as ``columns`` (minus its EXCEPT list)."""
+        top = self.top
+        assert top is not None
+        items: list[exp.Expression] = []
+        for item in top.expressions:
+            if isinstance(item, exp.Star):
+                excluded = {c.name for c in item.args.get("except_") or []}
+                items.extend(exp.column(c) for c in columns if c not in excluded)
+            else:
+                items.append(item)
+        top.set("expressions", items)
+        return render(self.tree)
+
     def with_column(self, column: str) -> str:
         """The SELECT with ``column`` appended as a pass-through item (explicit-list views)."""
         top = self.top
@@ -226,7 +250,8 @@ class ViewQuery:
             if isinstance(col, exp.Column) and self._belongs(col):
                 qualifier = col.table
                 break
-        top.select(exp.alias_(exp.column(column, table=qualifier or None), column), copy=False)
+        item: exp.Expression = exp.column(column, table=qualifier or None)
+        top.select(exp.alias_(item, column) if qualifier else item, copy=False)
         return render(self.tree)
 
 

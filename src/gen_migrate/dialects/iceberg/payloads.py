@@ -22,7 +22,6 @@ class IceColumn:
     name: str
     type: str
     required: bool = False
-    default: Any = None
 
 
 def _q(value: Any) -> str:

@@ -20,7 +20,7 @@ from gen_migrate.dialects.iceberg.introspect import column_types, table_metadata
 from gen_migrate.dialects.iceberg.state import collect
 from gen_migrate.dialects.iceberg.translate import Policy, expected_table, translate
 from gen_migrate.dialects.iceberg.types import type_map
-from gen_migrate.errors import RefusedError, StepFailedError
+from gen_migrate.errors import ConfigError, RefusedError, StepFailedError
 from gen_migrate.generic.migration import Migration
 from gen_migrate.generic.operations import TableRef
 from gen_migrate.generic.schema import Schema
@@ -42,6 +42,13 @@ class IcebergTarget(Target):
             set_not_null=config.set_not_null,
         )
         self._catalog: Any = None
+        try:
+            self.policy.table_name(TableRef(schema="public", name="t"))
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(
+                f"targets.{name}.table: bad template {config.table!r} "
+                "(placeholders: {table}, {schema})"
+            ) from exc
 
     @property
     def catalog(self) -> Any:
