@@ -112,11 +112,12 @@ def main() -> None:
             seconds = setup(root, n, dsn)
             print(f"{n} tables: set-up {seconds:.1f}s (not part of the check figure)")
             runs = [timed_check(root, mode if dsn else "stores") for _ in range(args.repeat)]
-            best = min(float(str(r["seconds"])) for r in runs)
+            times = [float(str(r["seconds"])) for r in runs]
+            best = min(times)
             last = runs[-1]
             print(
                 f"  run_check ({mode if dsn else 'stores'}): best {best:.2f}s of {args.repeat}"
-                f" [{', '.join(f'{float(str(r['seconds'])):.2f}' for r in runs)}],"
+                f" [{', '.join(f'{x:.2f}' for x in times)}],"
                 f" {last['cases']} cases, {last['failures']} failing,"
                 f" introspection queries {last['queries']}"
             )

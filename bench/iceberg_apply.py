@@ -20,11 +20,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from conftest import create_database, drop_database, dsn_for  # noqa: E402
-from test_iceberg_support import catalog_config, migration  # noqa: E402
-
 from gen_migrate.dialects.iceberg.target import IcebergTarget  # noqa: E402
 from gen_migrate.generic.operations import TableRef  # noqa: E402
 from gen_migrate.generic.schema import Schema  # noqa: E402
+from test_iceberg_support import catalog_config, migration  # noqa: E402
 
 
 def _col(name: str, kind: str, nullable: bool = True) -> dict[str, Any]:

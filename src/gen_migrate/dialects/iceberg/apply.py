@@ -48,6 +48,7 @@ class StepRunner:
     ) -> None:
         self.catalog = catalog
         self.applied = applied
+        self._known: dict[str, AppliedMigration] = {}
         self.namespace = namespace
         self.checksum = checksum
         self.total = total
@@ -79,7 +80,11 @@ class StepRunner:
     def _recorded_anywhere(self, step: Step) -> bool:
         """Recorded on any table or the namespace: the table a step made may since have been
         renamed or dropped by a later step."""
-        am = self.applied().get(step.migration_id)
+        am = self._known.get(step.migration_id)
+        if am is None or step.index not in am.steps_done:
+            # Records are never removed, so only a miss needs a fresh look.
+            self._known = self.applied()
+            am = self._known.get(step.migration_id)
         if am is None or step.index not in am.steps_done:
             return False
         if am.checksum != self.checksum:
