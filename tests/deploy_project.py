@@ -36,7 +36,8 @@ BIGINT = t("int64", pg="bigint")
 TEXT = t("string", pg="text")
 
 
-def _m(mid: str, phase: str, statements: list[str], ops: list[Operation]) -> Migration:
+def migration(mid: str, phase: str, statements: list[str], ops: list[Operation]) -> Migration:
+    """A generic migration of the ``sql`` framework whose version is the id's prefix."""
     version = mid.split("_", 1)[0]
     return Migration.model_validate(
         {
@@ -51,7 +52,7 @@ def _m(mid: str, phase: str, statements: list[str], ops: list[Operation]) -> Mig
 def history() -> list[Migration]:
     """Ten migrations: 8 pre, 2 post (a post one in the middle, one at the end)."""
     return [
-        _m(
+        migration(
             "0001_create_projects",
             "pre",
             ["CREATE TABLE projects (id bigint PRIMARY KEY, name text NOT NULL)"],
@@ -66,7 +67,7 @@ def history() -> list[Migration]:
                 )
             ],
         ),
-        _m(
+        migration(
             "0002_create_issues",
             "pre",
             [
@@ -86,13 +87,13 @@ def history() -> list[Migration]:
                 )
             ],
         ),
-        _m(
+        migration(
             "0003_add_issue_state",
             "pre",
             ["ALTER TABLE issues ADD COLUMN state text"],
             [AddColumn(table=ISSUES, column=Column(name="state", type=TEXT))],
         ),
-        _m(
+        migration(
             "0004_create_notes",
             "pre",
             ["CREATE TABLE notes (id bigint PRIMARY KEY, issue_id bigint, body text)"],
@@ -108,7 +109,7 @@ def history() -> list[Migration]:
                 )
             ],
         ),
-        _m(
+        migration(
             "0005_widen_issue_weight",
             "pre",
             ["ALTER TABLE issues ALTER COLUMN weight TYPE bigint"],
@@ -122,25 +123,25 @@ def history() -> list[Migration]:
                 )
             ],
         ),
-        _m(
+        migration(
             "0006_rename_note_body",
             "pre",
             ["ALTER TABLE notes RENAME COLUMN body TO note"],
             [RenameColumn(table=NOTES, column="body", new_name="note")],
         ),
-        _m(
+        migration(
             "0007_add_project_path",
             "pre",
             ["ALTER TABLE projects ADD COLUMN path text"],
             [AddColumn(table=PROJECTS, column=Column(name="path", type=TEXT))],
         ),
-        _m(
+        migration(
             "0008_drop_issue_state",
             "post",
             ["ALTER TABLE issues DROP COLUMN state"],
             [DropColumn(table=ISSUES, column="state", type=TEXT)],
         ),
-        _m(
+        migration(
             "0009_add_note_created_at",
             "pre",
             ["ALTER TABLE notes ADD COLUMN created_at timestamp with time zone"],
@@ -153,7 +154,7 @@ def history() -> list[Migration]:
                 )
             ],
         ),
-        _m(
+        migration(
             "0010_drop_project_path",
             "post",
             ["ALTER TABLE projects DROP COLUMN path"],

@@ -10,9 +10,19 @@ from typing import Any
 
 import pytest
 
-from deploy_project import PG_TARGET, cli, history, pg_snapshot, write_project
+from deploy_project import (
+    ISSUES,
+    PG_TARGET,
+    TEXT,
+    cli,
+    history,
+    migration,
+    pg_snapshot,
+    write_project,
+)
 from gen_migrate.deploy.lock import deploy_lock
 from gen_migrate.generic.files import write_sum
+from gen_migrate.generic.operations import AddColumn, Column
 
 GOLDEN = Path(__file__).parent / "golden" / "plan"
 UPDATE = os.environ.get("GEN_MIGRATE_UPDATE_GOLDEN") == "1"
@@ -116,21 +126,11 @@ def test_post_before_pre_is_refused_unless_allowed(project: Path, pg_dsn: str) -
 def test_pre_overtaking_an_older_post_on_the_same_table_is_refused(
     tmp_path: Path, pg_dsn: str
 ) -> None:
-    from deploy_project import _m
-    from gen_migrate.generic.operations import AddColumn, Column
-
-    extra = _m(
+    extra = migration(
         "0011_add_issue_label",
         "pre",
         ["ALTER TABLE issues ADD COLUMN label text"],
-        [
-            AddColumn(
-                table=history()[1].operations[0].table,
-                column=Column(  # type: ignore[union-attr]
-                    name="label", type=history()[2].operations[0].column.type
-                ),
-            )
-        ],  # type: ignore[union-attr]
+        [AddColumn(table=ISSUES, column=Column(name="label", type=TEXT))],
     )
     root = write_project(
         tmp_path / "app", source_dsn=pg_dsn, targets=PG_TARGET, migrations=[*history(), extra]
@@ -250,9 +250,7 @@ def test_command_runs_after_all_targets_and_its_code_is_returned(
 
 
 def test_command_does_not_run_when_a_step_fails(tmp_path: Path, pg_dsn: str) -> None:
-    from deploy_project import _m
-
-    broken = _m("0011_broken", "pre", ["ALTER TABLE nowhere ADD COLUMN x int"], [])
+    broken = migration("0011_broken", "pre", ["ALTER TABLE nowhere ADD COLUMN x int"], [])
     root = write_project(
         tmp_path / "app", source_dsn=pg_dsn, targets=PG_TARGET, migrations=[*history(), broken]
     )
@@ -281,9 +279,8 @@ def test_lock_timeout_exit_3(tmp_path: Path, pg_dsn: str, with_dsn: bool) -> Non
 EMBEDDED = '[targets.ch]\ntype = "clickhouse"\n[targets.lake]\ntype = "iceberg"\n'
 
 
-def test_three_targets_plan_golden_and_dry_run_changes_nothing(
-    tmp_path: Path, pg_dsn: str
-) -> None:
+@pytest.mark.slow
+def test_three_targets_plan_golden_and_dry_run_changes_nothing(tmp_path: Path, pg_dsn: str) -> None:
     root = write_project(tmp_path / "app", source_dsn=pg_dsn, targets=PG_TARGET + EMBEDDED)
 
     def snapshot() -> dict[str, Any]:
@@ -303,4 +300,77 @@ def test_three_targets_plan_golden_and_dry_run_changes_nothing(
         applied = cli(root, "apply", "--phase", phase)
         assert applied.returncode == 0, applied.stderr
     final = snapshot()
-    assert all(s["drift"] is False and s["pending_post"] == [] for s in final["status"])
+    assert all(s["drift"] is False and not s["pending_post"] for s in final["status"]["targets"])
+
+
+def test_progress_on_a_terminal_is_rich_and_plain_otherwise(project: Path) -> None:
+    import pty
+    import subprocess
+    import sys
+
+    master, replica = pty.openpty()
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "TERM": "xterm-256color"}
+    env.pop("GEN_MIGRATE_SOURCE_DSN", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gen_migrate", "apply", "--phase", "pre"],
+        cwd=project,
+        stdout=replica,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    os.close(replica)
+    chunks: list[bytes] = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(timeout=60) == 0
+    text = b"".join(chunks).decode()
+    assert "\x1b[" in text  # styled by rich
+    assert text.count("✓") == 8
+    plain = cli(project, "apply", "--phase", "post")
+    assert plain.returncode == 0
+    assert "\x1b[" not in plain.stdout
+    assert "    step 0 done: run 1 statement(s) of sql 0008\n" in plain.stdout
+
+
+@pytest.mark.slow
+def test_three_targets_tampered_file_refused_before_any_store_changes(
+    tmp_path: Path, pg_dsn: str
+) -> None:
+    root = write_project(tmp_path / "app", source_dsn=pg_dsn, targets=EMBEDDED + PG_TARGET)
+    assert cli(root, "apply", "--phase", "pre").returncode == 0
+    directory = root / "generic_migrations"
+    original = {p.name: p.read_bytes() for p in directory.iterdir()}
+    _tamper_applied(root)
+    out = cli(root, "apply", "--phase", "post")
+    assert out.returncode == 2
+    [line] = out.stderr.splitlines()
+    assert "0003_add_issue_state.json: changed after it was applied to target ch" in line
+    for name, data in original.items():
+        (directory / name).write_bytes(data)
+    status = cli(root, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    for target in json.loads(status.stdout)["targets"]:
+        assert target["pending_post"] == ["0008_drop_issue_state", "0010_drop_project_path"]
+        assert target["drift"] is False
+
+
+@pytest.mark.slow
+def test_three_targets_command_sees_every_store_done(tmp_path: Path, pg_dsn: str) -> None:
+    import sys
+
+    root = write_project(tmp_path / "app", source_dsn=pg_dsn, targets=PG_TARGET + EMBEDDED)
+    script = f"{sys.executable} -m gen_migrate status --json > seen.json; exit 4"
+    out = cli(root, "apply", "--phase", "pre", "--", "sh", "-c", script)
+    assert out.returncode == 4, out.stderr
+    seen = json.loads((root / "seen.json").read_text())["targets"]
+    assert [t["name"] for t in seen] == ["pg", "ch", "lake"]
+    for target in seen:
+        assert target["pending_pre"] == [] and target["drift"] is False
+        assert len(target["applied"]) == 8

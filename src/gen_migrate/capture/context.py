@@ -33,13 +33,47 @@ class FileState:
     ``others`` are relations that exist but are not replicated tables (views, temporary and
     foreign tables, sequences); ``children`` maps a table to the tables that inherit from it
     (partitions included), so column changes recurse the way Postgres recurses them;
-    ``indexes`` maps (schema, index name) to its plain columns, for ``PRIMARY KEY USING INDEX``.
+    ``indexes`` maps (schema, index name) to its plain columns, for ``PRIMARY KEY USING INDEX``;
+    ``pending_indexes`` are CREATE INDEX statements not parsed yet (they are parsed only when
+    :meth:`index_columns` is asked).
     """
 
     others: set[TableRef] = field(default_factory=set)
     children: dict[TableRef, list[TableRef]] = field(default_factory=dict)
     partitions: set[TableRef] = field(default_factory=set)
     indexes: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    pending_indexes: list[str] = field(default_factory=list)
+
+    def record_index(self, node: JsonNode) -> None:
+        """Remember the plain columns of a JSON ``IndexStmt`` (expression indexes are left out)."""
+        params = [p.get("IndexElem", {}).get("name") for p in node.get("indexParams", ())]
+        if node.get("idxname") and params and all(params):
+            schema = range_ref(node["relation"]).schema
+            self.indexes[(schema, node["idxname"])] = [str(p) for p in params]
+
+    def index_columns(self, schema: str, name: str) -> list[str] | None:
+        """The plain columns of index ``schema.name`` created so far, ``None`` if not known."""
+        if self.pending_indexes:
+            import json
+
+            from pglast.parser import ParseError, parse_sql_json
+
+            pending, self.pending_indexes = self.pending_indexes, []
+            try:
+                trees = [json.loads(parse_sql_json("\n;\n".join(pending)))]
+            except ParseError:
+                trees = []
+                for text in pending:
+                    try:
+                        trees.append(json.loads(parse_sql_json(text)))
+                    except ParseError:
+                        continue
+            for tree in trees:
+                for stmt in tree.get("stmts", ()):
+                    node = stmt["stmt"].get("IndexStmt")
+                    if node is not None:
+                        self.record_index(node)
+        return self.indexes.get((schema, name))
 
 
 _UNSET: Any = object()

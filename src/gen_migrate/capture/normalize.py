@@ -22,6 +22,7 @@ from gen_migrate.capture.normalize_objects import drop, rename, set_schema
 from gen_migrate.capture.normalize_table import create_table
 from gen_migrate.capture.normalize_types import alter_enum, create_domain, create_enum
 from gen_migrate.capture.pgtypes import TypeRegistry
+from gen_migrate.capture.prefilter import split_prefiltered
 from gen_migrate.capture.skip import REFUSED, SKIPPED
 from gen_migrate.capture.sqltext import StatementText
 from gen_migrate.capture.statements import RawStatement, SourceText, split_statements
@@ -108,10 +109,7 @@ def _foreign_table(ctx: Ctx, node: JsonNode) -> str:
 
 
 def _index(ctx: Ctx, node: JsonNode) -> str:
-    params = [p.get("IndexElem", {}).get("name") for p in node.get("indexParams", ())]
-    if node.get("idxname") and params and all(params):
-        schema = range_ref(node["relation"]).schema
-        ctx.state.indexes[(schema, node["idxname"])] = [str(p) for p in params]
+    ctx.state.record_index(node)
     raise Skip(SKIPPED["IndexStmt"])
 
 
@@ -231,11 +229,19 @@ def _normalize(
     src = SourceText(sql)
     state = FileState()
     outcomes: list[Outcome] = []
-    for raw in split_statements(src):
+    statements = split_prefiltered(src)
+    if statements is None:
+        statements = split_statements(src)
+    for raw in statements:
         text = src.decode(raw.start, raw.end)
         line = raw.line + line_offset
         if raw.error is not None:
             outcome = Outcome(file, line, text, "error", raw.error)
+        elif raw.payload is None:
+            # recognised by its leading keywords (prefilter.py), not parsed
+            if raw.kind == "IndexStmt":
+                state.pending_indexes.append(text)
+            outcome = Outcome(file, line, text, "skipped", SKIPPED[raw.kind])
         else:
             outcome = _translate(raw, schema, registry, state, text, src)
             outcome.file, outcome.line = file, line
@@ -243,8 +249,8 @@ def _normalize(
             raise NormalizeError(outcome.message())
         outcomes.append(outcome)
     operations = fold_swaps([op for o in outcomes for op in o.operations])
-    statements = [o.statement for o in outcomes if o.operations]
-    return NormalizeResult(operations, outcomes, statements)
+    sources = [o.statement for o in outcomes if o.operations]
+    return NormalizeResult(operations, outcomes, sources)
 
 
 def _translate(

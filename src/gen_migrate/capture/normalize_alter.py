@@ -285,7 +285,7 @@ def _add_constraint(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
     assert ts is not None
     keys = [k["String"]["sval"] for k in con.get("keys", ())]
     if con.get("indexname"):
-        found = ctx.state.indexes.get((ref.schema, con["indexname"]))
+        found = ctx.state.index_columns(ref.schema, con["indexname"])
         if found is None:
             raise Unsupported(
                 f"PRIMARY KEY USING INDEX {con['indexname']}: the index was not created in "

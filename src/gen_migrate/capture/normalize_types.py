@@ -77,19 +77,25 @@ def _retype_all(ctx: Ctx, ref: TableRef, old: GenericType, new: GenericType) -> 
     for tref, ty in list(ctx.schema.types.items()):
         if tref != ref and ty.same(old):
             ctx.emit(DefineType(name=tref, type=new))
-    for tref, ts in list(ctx.schema.tables.items()):
-        for col in list(ts.columns.values()):
-            retyped = _swap_type(col.type, old, new)
-            if retyped is not None:
-                ctx.emit(
-                    AlterColumnType(
-                        table=tref,
-                        column=col.name,
-                        old_type=col.type,
-                        new_type=retyped,
-                        safety=classify(col.type, retyped),
-                    )
+    kinds = (old.kind, TypeKind.ARRAY)
+    candidates = [
+        (tref, col)
+        for tref, ts in ctx.schema.tables.items()
+        for col in ts.columns.values()
+        if col.type.kind in kinds
+    ]
+    for tref, col in candidates:
+        retyped = _swap_type(col.type, old, new)
+        if retyped is not None:
+            ctx.emit(
+                AlterColumnType(
+                    table=tref,
+                    column=col.name,
+                    old_type=col.type,
+                    new_type=retyped,
+                    safety=classify(col.type, retyped),
                 )
+            )
 
 
 def _swap_type(ty: GenericType, old: GenericType, new: GenericType) -> GenericType | None:

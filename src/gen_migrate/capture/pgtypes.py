@@ -243,20 +243,39 @@ def _typmod_ints(node: JsonNode, spelled: str) -> list[int]:
 
 
 def _array_of(element: GenericType) -> GenericType:
-    return GenericType(kind=_K.ARRAY, element=element, pg=f"{element.pg}[]")
+    key = (element.key(), element.pg)
+    cached = _ARRAY_CACHE.get(key)
+    if cached is None:
+        if len(_ARRAY_CACHE) > 10_000:
+            _ARRAY_CACHE.clear()
+        cached = _ARRAY_CACHE[key] = GenericType(kind=_K.ARRAY, element=element, pg=f"{element.pg}[]")
+    return cached
 
 
 _BUILTIN_CACHE: dict[str, GenericType] = {}
+_MODIFIED_CACHE: dict[tuple[str, tuple[int, ...]], GenericType] = {}
+_ARRAY_CACHE: dict[tuple[Any, ...], GenericType] = {}
 
 
 def _builtin(name: str, mods: list[int], spelled: str) -> GenericType:
-    kind, base = TYPE_MAPPING[name]
     if not mods:
         cached = _BUILTIN_CACHE.get(name)
         if cached is None:
+            kind, base = TYPE_MAPPING[name]
             pg = "bpchar" if name == "bpchar" else base
             cached = _BUILTIN_CACHE[name] = GenericType(kind=kind, pg=pg)
         return cached
+    key = (name, tuple(mods))
+    cached = _MODIFIED_CACHE.get(key)
+    if cached is None:
+        if len(_MODIFIED_CACHE) > 10_000:
+            _MODIFIED_CACHE.clear()
+        cached = _MODIFIED_CACHE[key] = _modified(name, mods, spelled)
+    return cached
+
+
+def _modified(name: str, mods: list[int], spelled: str) -> GenericType:
+    kind, base = TYPE_MAPPING[name]
     if name in _STRING_WITH_LENGTH:
         if len(mods) != 1 or mods[0] < 1:
             raise UnknownTypeError(f"type {spelled}: expects one positive length")

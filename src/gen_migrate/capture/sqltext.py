@@ -9,6 +9,9 @@ expression; nothing builds pglast's Python AST.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from itertools import chain
 from typing import Any
 
 _OPEN = {"ASCII_40", "ASCII_91", "CASE"}
@@ -28,6 +31,55 @@ _CONSTRAINT_START = {
     "DEFERRABLE",
     "INITIALLY",
 }
+
+
+_TOKEN = re.compile(
+    r"""\s*(?P<t>
+        --[^\n]*
+      | /\*(?:[^*/]|\*(?!/)|/(?!\*))*\*/
+      | [eE]'(?:[^'\\]|\\.|'')*'
+      | '[^']*'
+      | "[^"]*"
+      | (?P<w>[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_$\x80-\U0010ffff]*)
+      | \$(?P<tag>[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*|)\$
+        [^$]*(?:\$(?!(?P=tag)\$)[^$]*)*\$(?P=tag)\$
+      | \$[0-9]+
+      | [0-9.]+(?:[eE][-+]?[0-9]+)?
+      | (?:[+*<>=~!@\#%^&|`?]|-(?!-)|/(?!\*))+
+      | (?P<p>\S)
+    )""",
+    re.VERBOSE | re.DOTALL,
+)
+"""One token after optional whitespace: a comment, string, quoted identifier, word, dollar
+quote, parameter, number, operator or single character (``p``)."""
+
+_PUNCT = {"(": "ASCII_40", ")": "ASCII_41", "[": "ASCII_91", "]": "ASCII_93", ",": "ASCII_44"}
+_PUNCT[";"] = "ASCII_59"
+_WORDS = {"CASE": "CASE", "END": "END_P", "NULL": "NULL_P"}
+_WORDS.update((k, k) for k in _CONSTRAINT_START if k != "NULL_P")
+_LEADS: dict[str, re.Pattern[str]] = {}
+
+
+def _lead(keyword: str) -> re.Pattern[str]:
+    pattern = _LEADS.get(keyword)
+    if pattern is None:
+        pattern = _LEADS[keyword] = re.compile(rf"(?i)\b({keyword})\b[\s(]*\Z")
+    return pattern
+
+
+def _tokens_from(text: str, pos: int) -> Iterator[tuple[int, int, str]]:
+    """``(start, end inclusive, name)`` of each token from ``pos`` on, named as pglast's
+    scanner names the punctuation and keywords :meth:`StatementText.expression_after` looks
+    at (``IDENT``/``OTHER`` for the rest)."""
+    for m in _TOKEN.finditer(text, pos):
+        start, stop = m.span("t")
+        word = m.group("w")
+        if word is not None:
+            name = _WORDS.get(word.upper(), "IDENT")
+        else:
+            punct = m.group("p")
+            name = "OTHER" if punct is None else _PUNCT.get(punct, "OTHER")
+        yield start, stop - 1, name
 
 
 def min_location(node: Any) -> int:
@@ -81,6 +133,43 @@ class StatementText:
         column constraint (``NOT NULL``, ``REFERENCES``…). For ``AS`` (generated columns) the
         parenthesised expression is returned without its parentheses.
         """
+        text = self.text
+        size = len(keyword)
+        if text[at : at + size].upper() == keyword and not text[at + size : at + size + 1].isalnum():
+            after = at + size
+        else:
+            found = _lead(keyword).search(text, max(0, at - 512), at)
+            after = -1 if found is None else found.end(1)
+        if after < 0 or text.find("/*", after) >= 0:
+            return self._scanned_expression_after(keyword, at, column_constraint)
+        tokens = _tokens_from(text, after)
+        head = next(tokens, None)
+        if head is not None and keyword == "AS" and head[2] == "ASCII_40":
+            head = next(tokens, None)
+        if head is None:
+            return ""
+        depth = 0
+        last = -1
+        for start, end, name in chain((head,), tokens):
+            if depth == 0:
+                if name in _END:
+                    break
+                if name in _CLOSE and name != "END_P":
+                    break
+                if column_constraint and start > head[0] and name in _CONSTRAINT_START:
+                    break
+            if name in _OPEN:
+                depth += 1
+            elif name in _CLOSE:
+                depth -= 1
+            last = end
+        if last < 0:
+            return ""
+        return text[head[0] : last + 1]
+
+    def _scanned_expression_after(self, keyword: str, at: int, column_constraint: bool) -> str:
+        """:meth:`expression_after` on pglast's scanner tokens of the whole statement (for
+        the rare text the quick path does not read: comments around the expression)."""
         toks = self.tokens()
         idx = -1
         for i, tok in enumerate(toks):

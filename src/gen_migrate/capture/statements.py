@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 _DECODER = json.JSONDecoder()
-_LEAD = re.compile(rb"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL)
+LEAD = re.compile(rb"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL)
 _PSQL_META = re.compile(r"^[ \t]*\\[^\n]*", re.MULTILINE)
 _COPY_DATA = re.compile(
     r"^([ \t]*COPY\b[^;]*\bFROM\s+STDIN\b[^;]*;[^\n]*\n)(.*?^\\\.[ \t]*$)",
@@ -99,13 +99,23 @@ def split_statements(src: SourceText) -> list[RawStatement]:
     try:
         text = parse_sql_json(src.text)
     except ParseError:
-        return _split_slow(src)
-    return _from_json(src, text, 0, len(src.data))
+        out = _split_slow(src)
+    else:
+        out = from_json(src.data, text, 0, len(src.data))
+    number_lines(src, out)
+    return out
 
 
-def _from_json(src: SourceText, text: str, base: int, limit: int) -> list[RawStatement]:
+def number_lines(src: SourceText, statements: list[RawStatement]) -> None:
+    """Set each statement's 1-based line (``statements`` in text order)."""
+    for raw in statements:
+        raw.line = src.line_of(raw.start)
+
+
+def from_json(data: bytes, text: str, base: int, limit: int) -> list[RawStatement]:
+    """The statements of ``parse_sql_json`` output ``text`` for the bytes ``data[base:limit]``
+    (``data`` may be the whole source; lines are left 0 for :func:`number_lines`)."""
     out = []
-    data = src.data
     starts = []
     find = text.find
     at = find(_STMT_HEAD)
@@ -126,10 +136,10 @@ def _from_json(src: SourceText, text: str, base: int, limit: int) -> list[RawSta
         loc = base + (_int_at(text, at_loc + 17) if at_loc >= 0 else 0)
         length = _int_at(text, at_len + 12) if at_len >= 0 else 0
         end = loc + length if length else limit
-        m = _LEAD.match(data, loc, end)
+        m = LEAD.match(data, loc, end)
         start = m.end() if m else loc
         payload = text[kind_end : tail - 1]
-        out.append(RawStatement(kind, payload, start - base, start, end, src.line_of(start)))
+        out.append(RawStatement(kind, payload, start - base, start, end, 0))
     return out
 
 
@@ -148,7 +158,7 @@ def _split_slow(src: SourceText) -> list[RawStatement]:
     try:
         slices = split(text, with_parser=False, only_slices=True)
     except ParseError as exc:
-        start = _LEAD.match(src.data, 0).end()  # type: ignore[union-attr]
+        start = LEAD.match(src.data, 0).end()  # type: ignore[union-attr]
         return [RawStatement("", None, 0, start, len(src.data), src.line_of(start), _msg(exc))]
     out: list[RawStatement] = []
     for sl in slices:
@@ -156,14 +166,14 @@ def _split_slow(src: SourceText) -> list[RawStatement]:
         start, end = src.byte_offset(sl.start), src.byte_offset(sl.stop)
         if not piece.strip().rstrip(";").strip():
             continue
-        lead = _LEAD.match(src.data, start, end)
+        lead = LEAD.match(src.data, start, end)
         first = lead.end() if lead else start
         try:
             tree = parse_sql_json(piece)
         except ParseError as exc:
             out.append(RawStatement("", None, 0, first, end, src.line_of(first), _msg(exc)))
             continue
-        out.extend(_from_json(src, tree, start, end))
+        out.extend(from_json(src.data, tree, start, end))
     return out
 
 

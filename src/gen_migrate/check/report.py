@@ -48,8 +48,10 @@ class CheckReport:
     """What the stores were compared with: ``Postgres`` or ``the generic migrations``."""
     queries: dict[str, int | None] = field(default_factory=dict)
     """Introspection queries per store (``postgres`` = the source); None when not countable."""
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall seconds per part: ``files``, ``postgres`` and each store (open and introspect)."""
     bad_input: bool = False
-    """A generic file could not be read or replayed: the check itself is incomplete."""
+    """A generic file could not be read (invalid JSON or schema): the check is incomplete."""
 
     @property
     def ok(self) -> bool:
@@ -78,6 +80,7 @@ class CheckReport:
             "skipped": list(self.skipped),
             "failures": len(self.failures),
             "queries": dict(self.queries),
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
         }
 
 

@@ -59,6 +59,15 @@ class Guard:
         return cls(**{k: str(v) for k, v in data.items()})
 
 
+def step_guards(payload: Any, statements: int) -> list[Guard]:
+    """One guard per statement: a step's payload is a Guard (shared by its statements) or a
+    list of Guards aligned with its statements."""
+    if isinstance(payload, list):
+        return [g if isinstance(g, Guard) else Guard("never") for g in payload]
+    guard = payload if isinstance(payload, Guard) else Guard("never")
+    return [guard] * statements
+
+
 def guard_holds(client: Any, database: str, guard: Guard) -> bool:
     """Evaluate ``guard`` with one or two small catalog queries."""
     from gen_migrate.dialects.clickhouse.views import ViewQuery

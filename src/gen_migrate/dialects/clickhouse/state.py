@@ -98,7 +98,9 @@ class StateStore:
                 statements=s["statements"],
                 note=s["note"],
                 guard=s["guard"],
-                payload=Guard.from_dict(s["payload"]),
+                payload=[Guard.from_dict(g) for g in s["payload"]]
+                if isinstance(s["payload"], list)
+                else Guard.from_dict(s["payload"]),
             )
             for s in data["steps"]
         ]
@@ -116,10 +118,13 @@ class StateStore:
     def record_plan(self, plan: MigrationPlan) -> None:
         """Store the plan (statements and guards) before its first step runs."""
         data = {
-            "steps": [
-                {**s.to_dict(), "payload": s.payload.to_dict() if s.payload else {"kind": "never"}}
-                for s in plan.steps
-            ],
+            "steps": [{**s.to_dict(), "payload": _payload(s.payload)} for s in plan.steps],
             "notes": plan.notes,
         }
         self.record(plan, PLAN_ROW, "", json.dumps(data, sort_keys=True))
+
+
+def _payload(payload: Any) -> Any:
+    if isinstance(payload, list):
+        return [g.to_dict() for g in payload]
+    return payload.to_dict() if isinstance(payload, Guard) else {"kind": "never"}

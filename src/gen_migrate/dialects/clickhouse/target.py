@@ -14,7 +14,7 @@ from gen_migrate.dialects.base import (
 )
 from gen_migrate.dialects.clickhouse.client import open_client
 from gen_migrate.dialects.clickhouse.config import ClickHouseTargetConfig
-from gen_migrate.dialects.clickhouse.guards import Guard, guard_holds
+from gen_migrate.dialects.clickhouse.guards import guard_holds, step_guards
 from gen_migrate.dialects.clickhouse.introspect import load_catalog
 from gen_migrate.dialects.clickhouse.quoting import literal
 from gen_migrate.dialects.clickhouse.state import StateStore, statements_hash
@@ -105,19 +105,25 @@ class ClickHouseTarget(Target):
             state.record_plan(plan)
         done = recorded.steps_done if recorded else set()
         for step in plan.steps:
-            guard = step.payload if isinstance(step.payload, Guard) else Guard("never")
             if step.index in done:
                 if on_step:
                     on_step(step, "skipped")
                 continue
-            if guard.kind != "never" and guard_holds(self.client, self.config.database, guard):
+            guards = step_guards(step.payload, len(step.statements))
+            pending = [
+                sql
+                for sql, guard in zip(step.statements, guards, strict=False)
+                if guard.kind == "never"
+                or not guard_holds(self.client, self.config.database, guard)
+            ]
+            if not pending:
                 state.record(plan, step.index, statements_hash(step))
                 if on_step:
                     on_step(step, "skipped")
                 continue
             if on_step:
                 on_step(step, "start")
-            self._run(plan, step.index, step.title, step.statements)
+            self._run(plan, step.index, step.title, pending)
             state.record(plan, step.index, statements_hash(step))
             if on_step:
                 on_step(step, "done")

@@ -102,7 +102,11 @@ class Planner:
     def alter(self, table: str, clause: str) -> str:
         return f"ALTER TABLE {self.q(table)}{self.cluster} {clause}"
 
-    def step(self, title: str, statements: list[str], guard: Guard, note: str = "") -> None:
+    def step(
+        self, title: str, statements: list[str], guard: Guard | list[Guard], note: str = ""
+    ) -> None:
+        """Append a step; a list of guards is one per statement (each skipped on resume)."""
+        described = "; ".join(g.describe() for g in guard) if isinstance(guard, list) else ""
         self.steps.append(
             Step(
                 migration_id=self.migration_id,
@@ -110,7 +114,7 @@ class Planner:
                 title=title,
                 statements=statements,
                 note=note,
-                guard=guard.describe(),
+                guard=described or (guard.describe() if isinstance(guard, Guard) else ""),
                 payload=guard,
             )
         )
@@ -487,28 +491,52 @@ class Planner:
         views = [
             (v, q) for v, q in self.readers(live.name) if q.use(c).reads or q.star_passthrough()
         ]
-        null_engine = live.engine == "Null"
-        if null_engine:
+        if live.engine == "Null":
             # Null tables hold no rows and do not support RENAME COLUMN: add the new name,
             # point the views at it, drop the old one (no window where inserts fail).
             col = live.columns[c]
             default = f" {col.default_kind} {col.default_expression}" if col.default_kind else ""
             self.add_step(live, d, f"{col.type}{default}", "Null table: rename as add + drop")
-        else:
-            self.rename_step(live, c, d)
+            for view, vq in views:
+                self.modify_for_rename(view, vq, live.name, c, d)
+            self.drop_step(live, c, "Null table: rename as add + drop")
+            return
+        statements = [self.alter(live.name, f"RENAME COLUMN {ident(c)} TO {ident(d)}")]
+        guards = [Guard("column_renamed", live.name, c, d)]
         for view, vq in views:
             new_sql = vq.renamed(c, d)
-            self.step(
-                f"rewrite view {view.name} (read {d} as {c}) with MODIFY QUERY",
-                [self.alter(view.name, f"MODIFY QUERY {new_sql}")],
-                Guard("view_clean", view.name, c, live.name),
-                "MODIFY QUERY for every strategy: a temp view reading the new name cannot be "
-                "created before the rename; output names (and the target) stay; inserts into "
-                f"{live.name} between the rename and this step fail for this view",
-            )
+            statements.append(self.alter(view.name, f"MODIFY QUERY {new_sql}"))
+            guards.append(Guard("view_clean", view.name, c, live.name))
             view.as_select = new_sql
-        if null_engine:
-            self.drop_step(live, c, "Null table: rename as add + drop")
+        names = ", ".join(v.name for v, _ in views)
+        self.step(
+            f"rename column {live.name}.{c} to {d}"
+            + (f" and rewrite views {names} (read {d} as {c})" if views else ""),
+            statements,
+            guards,
+            (
+                "one step, statements back to back: views read the old name until rewritten, "
+                "so inserts in that window fail; MODIFY QUERY for every strategy (a view "
+                "reading the new name cannot be created before the rename); output names "
+                "and targets stay"
+            )
+            if views
+            else "",
+        )
+        cols = live.columns
+        live.columns = {(d if n == c else n): v for n, v in cols.items()}
+
+    def modify_for_rename(
+        self, view: LiveTable, vq: ViewQuery, source: str, c: str, d: str
+    ) -> None:
+        new_sql = vq.renamed(c, d)
+        self.step(
+            f"rewrite view {view.name} (read {d} as {c}) with MODIFY QUERY",
+            [self.alter(view.name, f"MODIFY QUERY {new_sql}")],
+            Guard("view_clean", view.name, c, source),
+            "MODIFY QUERY for every strategy: output names (and the target) stay",
+        )
+        view.as_select = new_sql
 
     def rename_step(self, table: LiveTable, c: str, d: str, guard: Guard | None = None) -> None:
         self.step(

@@ -10,6 +10,7 @@ rewrite away (WHERE, JOIN, GROUP BY, expressions, other CTEs).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import sqlglot
@@ -20,7 +21,14 @@ DIALECT = "clickhouse"
 
 
 def parse(sql: str) -> exp.Expression:
-    """Parse one ClickHouse SELECT; raises ``ValueError`` with sqlglot's message."""
+    """Parse one ClickHouse SELECT; raises ``ValueError`` with sqlglot's message.
+
+    Returns a fresh tree the caller may change (parses are cached, copies are cheaper)."""
+    return _parse_cached(sql).copy()
+
+
+@lru_cache(maxsize=512)
+def _parse_cached(sql: str) -> exp.Expression:
     try:
         tree: Any = sqlglot.parse_one(sql, read=DIALECT)
     except ParseError as exc:
@@ -250,8 +258,8 @@ class ViewQuery:
             if isinstance(col, exp.Column) and self._belongs(col):
                 qualifier = col.table
                 break
-        item: exp.Expression = exp.column(column, table=qualifier or None)
-        top.select(exp.alias_(item, column) if qualifier else item, copy=False)
+        new: exp.Expression = exp.column(column, table=qualifier or None)
+        top.select(exp.alias_(new, column) if qualifier else new, copy=False)
         return render(self.tree)
 
 

@@ -2,8 +2,8 @@
 
 Every runner first checks the step's recorded property (a rerun or a concurrent deployer may
 have done it), then does the work. A ``CommitFailedException`` (another writer committed first)
-or a lost creation race makes :func:`run_step` reload and check again, so a step is either
-recorded by exactly one writer or retried on the fresh table.
+or a lost creation/rename race makes :meth:`StepRunner.run` reload and check again, so a step
+is either recorded by exactly one writer or retried on the fresh table.
 """
 
 from __future__ import annotations
@@ -136,8 +136,8 @@ class StepRunner:
                     f"{type(exc).__name__}: {exc}"
                 ) from exc
         raise StepFailedError(
-            f"{step.migration_id} step {step.index} ({step.title}): still conflicting after "
-            f"{ATTEMPTS} attempts: {last}"
+            f"{step.migration_id} step {step.index} ({step.title}): gave up after "
+            f"{ATTEMPTS} attempts: {type(last).__name__}: {last}"
         )
 
     def _update(self, step: Step, payload: p.UpdateSchema) -> Outcome:

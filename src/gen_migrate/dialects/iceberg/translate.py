@@ -76,14 +76,22 @@ def literal_default(expr: str | None, ice_type: str) -> Any:
     if text.startswith("'") and text.endswith("'") and len(text) >= 2:
         text = text[1:-1].strip()
     if ice_type in ("int", "long"):
-        return int(text) if _INT.match(text) else None
+        if not _INT.match(text):
+            return None
+        bits = 31 if ice_type == "int" else 63
+        number = int(text)
+        return number if -(2**bits) <= number < 2**bits else None
     if ice_type in ("float", "double"):
         return float(text) if _NUM.match(text) else None
-    if ice_type.startswith("decimal("):
+    if m := re.match(r"^decimal\((\d+), (\d+)\)$", ice_type):
+        if not _NUM.match(text):
+            return None
+        precision, scale = int(m.group(1)), int(m.group(2))
         try:
-            return Decimal(text) if _NUM.match(text) else None
+            value = Decimal(text).quantize(Decimal(1).scaleb(-scale))
         except InvalidOperation:
             return None
+        return value if len(value.as_tuple().digits) <= precision else None
     if ice_type == "boolean":
         return {"true": True, "false": False, "t": True, "f": False}.get(text.lower())
     return None
