@@ -267,9 +267,19 @@ def test_two_deployers_at_once(
         {"kill_at": "004_widen.0:done"},
         {"kill_at": "006_notes.1:start"},
         {"kill_at": "008_more.1:start"},
+        {"kill_in_commit": 1},
         {"kill_in_commit": 8},
+        {"kill_in_commit": 10},
     ],
-    ids=["before-swap", "between-widenings", "before-rename", "before-drop", "in-commit-8"],
+    ids=[
+        "before-swap",
+        "between-widenings",
+        "before-rename",
+        "before-drop",
+        "in-create-commit",
+        "in-drop-column-commit",
+        "after-rename-in-record-commit",
+    ],
 )
 def test_killed_apply_finished_by_rerun(
     fault: dict[str, Any],

@@ -29,7 +29,7 @@ _COPY_DATA = re.compile(
 
 
 _STMT_HEAD = '{"stmt":{"'
-_DIGITS = re.compile(r"\d+")
+_TAIL = re.compile(r'\}(?:,"stmt_location":(\d+))?(?:,"stmt_len":(\d+))?\}\Z')
 
 
 @dataclass
@@ -125,29 +125,20 @@ def from_json(data: bytes, text: str, base: int, limit: int) -> list[RawStatemen
         starts.append((at, kind_end + 2, text[kind_start:kind_end]))
         at = find(_STMT_HEAD, kind_end)
     stop = text.rfind("]")
+    tail_at = _TAIL.search
+    lead = LEAD.match
     for i, (seg_start, kind_end, kind) in enumerate(starts):
         seg_end = starts[i + 1][0] - 1 if i + 1 < len(starts) else stop
-        # The wrapper ends with '},"stmt_location":N,"stmt_len":M}' (zero values left out).
-        at_loc = text.rfind(',"stmt_location":', kind_end, seg_end)
-        at_len = text.rfind(',"stmt_len":', kind_end, seg_end)
-        tail = min(p for p in (at_loc, at_len, seg_end - 1) if p >= 0)
-        if text[tail - 1] != "}":
+        # The wrapper ends with '}},"stmt_location":N,"stmt_len":M}' (zero values left out).
+        tail = tail_at(text, max(kind_end, seg_end - 64), seg_end)
+        if tail is None:
             raise ValueError(f"unexpected parse tree layout near offset {seg_start}")
-        loc = base + (_int_at(text, at_loc + 17) if at_loc >= 0 else 0)
-        length = _int_at(text, at_len + 12) if at_len >= 0 else 0
-        end = loc + length if length else limit
-        m = LEAD.match(data, loc, end)
-        start = m.end() if m else loc
-        payload = text[kind_end : tail - 1]
-        out.append(RawStatement(kind, payload, start - base, start, end, 0))
+        at_loc, at_len = tail.group(1, 2)
+        loc = base + int(at_loc) if at_loc else base
+        end = loc + int(at_len) if at_len else limit
+        start = lead(data, loc, end).end()  # type: ignore[union-attr]
+        out.append(RawStatement(kind, text[kind_end : tail.start()], start - base, start, end, 0))
     return out
-
-
-def _int_at(text: str, pos: int) -> int:
-    m = _DIGITS.match(text, pos)
-    if m is None:
-        raise ValueError(f"unexpected parse tree layout near offset {pos}")
-    return int(m.group())
 
 
 def _split_slow(src: SourceText) -> list[RawStatement]:

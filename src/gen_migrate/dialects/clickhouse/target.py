@@ -15,7 +15,7 @@ from gen_migrate.dialects.base import (
 from gen_migrate.dialects.clickhouse.client import open_client
 from gen_migrate.dialects.clickhouse.config import ClickHouseTargetConfig
 from gen_migrate.dialects.clickhouse.guards import guard_holds, step_guards
-from gen_migrate.dialects.clickhouse.introspect import load_catalog
+from gen_migrate.dialects.clickhouse.introspect import Catalog, load_catalog
 from gen_migrate.dialects.clickhouse.quoting import literal
 from gen_migrate.dialects.clickhouse.state import StateStore, statements_hash
 from gen_migrate.dialects.clickhouse.translate import plan_migration, table_name
@@ -43,6 +43,9 @@ class ClickHouseTarget(Target):
         self._own_client = client is None
         self.queries = 0
         """Catalog queries issued by :meth:`plan` (introspection cost)."""
+        self._simulated: Catalog | None = None
+        """The catalog as the plans made since the last execute leave it, so consecutive
+        ``plan`` calls (``gen-migrate plan`` of several pending migrations) build on each other."""
 
     @property
     def client(self) -> Any:
@@ -79,12 +82,17 @@ class ClickHouseTarget(Target):
         if stored is not None:
             stored.notes.append("resuming the plan stored by an earlier run")
             return stored
-        catalog = load_catalog(self.client, self.config.database)
-        self.queries += catalog.queries
-        return plan_migration(self.config, catalog, migration, checksum, before)
+        catalog = self._simulated
+        if catalog is None:
+            catalog = load_catalog(self.client, self.config.database)
+            self.queries += catalog.queries
+        planned = plan_migration(self.config, catalog, migration, checksum, before)
+        self._simulated = catalog
+        return planned
 
     def execute(self, plan: MigrationPlan, on_step: StepCallback | None = None) -> None:
         """Run the plan's steps in order; skip recorded and guard-satisfied ones; record each."""
+        self._simulated = None
         if plan.refusals:
             raise RefusedError(
                 f"{plan.migration_id}: refused on target {self.name}",

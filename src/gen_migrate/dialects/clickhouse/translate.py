@@ -42,10 +42,16 @@ from gen_migrate.generic.operations import (
 )
 from gen_migrate.generic.safety import Safety
 from gen_migrate.generic.schema import Schema
+from gen_migrate.generic.types import GenericType, TypeKind
 
 TEMP_SUFFIX = "__gm_tmp"
 SWAP_PREFIX = "_gm_swap_"
 _DOUBLE_COUNTING = ("Summing", "Aggregating", "Collapsing", "VersionedCollapsing")
+_NUMERIC_KINDS = frozenset(
+    (TypeKind.INT16, TypeKind.INT32, TypeKind.INT64, TypeKind.FLOAT32, TypeKind.FLOAT64,
+     TypeKind.DECIMAL)
+)
+_TEXTUAL_KINDS = frozenset((TypeKind.STRING, TypeKind.ENUM, TypeKind.UUID))
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _CAST_LITERAL = re.compile(r"^'((?:[^']|'')*)'(::[\w\s\"().,\[\]]+)?$")
 
@@ -61,19 +67,26 @@ def table_name(config: ClickHouseTargetConfig, ref: TableRef) -> str:
     return config.table.format(table=ref.name, schema=ref.schema)
 
 
-def default_literal(pg_default: str | None) -> str | None:
-    """A Postgres default as a ClickHouse literal, or None when it is not a plain constant."""
+def default_literal(pg_default: str | None, gtype: GenericType | None = None) -> str | None:
+    """A Postgres default as a ClickHouse literal, or None when it is not a plain constant of a
+    kind ClickHouse reads the same way (a quoted Postgres literal means something else for an
+    array, ``'{}'``, or a number)."""
     if pg_default is None:
         return None
     text = pg_default.strip()
     low = text.lower()
+    kind = gtype.kind if gtype is not None else None
     if low in ("true", "false"):
-        return low
+        return low if kind in (None, TypeKind.BOOL) else None
     if _NUMBER.match(text):
-        return text
+        return text if kind is None or kind in _NUMERIC_KINDS else None
     match = _CAST_LITERAL.match(text)
     if match:
-        return literal(match.group(1).replace("''", "'"))
+        value = match.group(1).replace("''", "'")
+        if kind is TypeKind.ARRAY:
+            return "[]" if value == "{}" else None
+        if kind is None or kind in _TEXTUAL_KINDS:
+            return literal(value)
     return None
 
 
@@ -260,7 +273,7 @@ class Planner:
         lines = []
         for col in op.columns:
             native = self.mapper.column(col.type, col.nullable and col.name not in op.primary_key)
-            default = default_literal(col.default) or native.default
+            default = default_literal(col.default, col.type) or native.default
             lines.append(
                 f"{ident(col.name)} {native.type}" + (f" DEFAULT {default}" if default else "")
             )
@@ -343,8 +356,8 @@ class Planner:
             self.notes.append(f"{live.name}.{col.name} already exists: add_column skipped")
             return
         native = self.mapper.column(col.type, col.nullable)
-        default = default_literal(col.default) or native.default
-        if col.default is not None and default_literal(col.default) is None:
+        default = default_literal(col.default, col.type) or native.default
+        if col.default is not None and default_literal(col.default, col.type) is None:
             self.notes.append(
                 f"{live.name}.{col.name}: Postgres default {col.default!r} is not a constant: "
                 "no ClickHouse DEFAULT (rows arrive with their values)"
