@@ -10,7 +10,6 @@ if [ ! -x .venv/bin/gen-migrate ]; then
     .venv/bin/pip install -q -e .
 fi
 gm=.venv/bin/gen-migrate
-export GEN_MIGRATE_QUICKSTART=1
 
 echo "== 0. start from empty embedded stores (.gen-migrate/)"
 rm -rf .gen-migrate

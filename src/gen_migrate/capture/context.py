@@ -13,7 +13,7 @@ from gen_migrate.generic.operations import (
     TableRef,
 )
 from gen_migrate.generic.schema import ReplayError, Schema, TableSchema
-from gen_migrate.generic.types import GenericType
+from gen_migrate.generic.types import GenericType, TypeKind
 
 JsonNode = dict[str, Any]
 
@@ -43,6 +43,24 @@ class FileState:
     partitions: set[TableRef] = field(default_factory=set)
     indexes: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     pending_indexes: list[str] = field(default_factory=list)
+    enum_tables: set[TableRef] | None = None
+    """Tables that may hold an enum or array column (a superset; ``None`` until first asked)."""
+
+    def tables_with(
+        self, schema: Schema, kinds: tuple[TypeKind, ...]
+    ) -> list[tuple[TableRef, TableSchema]]:
+        """The tables of ``schema`` (in order) that may have a column of one of ``kinds`` (enum
+        and array kinds only are indexed; any other kind gets every table)."""
+        if not set(kinds) <= set(_INDEXED):
+            return list(schema.tables.items())
+        if self.enum_tables is None:
+            self.enum_tables = {
+                ref
+                for ref, ts in schema.tables.items()
+                if any(c.type.kind in _INDEXED for c in ts.columns.values())
+            }
+        found = self.enum_tables
+        return [(ref, ts) for ref, ts in schema.tables.items() if ref in found]
 
     def record_index(self, node: JsonNode) -> None:
         """Remember the plain columns of a JSON ``IndexStmt`` (expression indexes are left out)."""
@@ -77,6 +95,7 @@ class FileState:
 
 
 _UNSET: Any = object()
+_INDEXED = (TypeKind.ENUM, TypeKind.ARRAY)
 
 
 class Ctx:
@@ -117,7 +136,9 @@ class Ctx:
         if table is not None:
             refs.append(table)
             if isinstance(op, RenameTable):
-                refs.append(TableRef(schema=table.schema, name=op.new_name))
+                refs.append(table_ref(table.schema, op.new_name))
+            if self.state.enum_tables is not None:
+                self.state.enum_tables.update(refs)
             for ref in refs:
                 if ref not in self._tables:
                     ts = self.schema.tables.get(ref)
@@ -133,6 +154,8 @@ class Ctx:
 
     def rollback(self) -> None:
         """Undo every operation this statement emitted."""
+        if self.state.enum_tables is not None:
+            self.state.enum_tables.update(self._tables)
         for ref, ts in self._tables.items():
             if ts is None:
                 self.schema.tables.pop(ref, None)

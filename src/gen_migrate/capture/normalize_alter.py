@@ -218,7 +218,7 @@ def _add_column(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
     if col.name in ts.columns and cmd.get("missing_ok"):
         ctx.notes.append(f"column {ref}.{col.name} exists (IF NOT EXISTS)")
         return
-    ctx.emit(AddColumn(table=ref, column=col))
+    ctx.emit(AddColumn.model_construct(table=ref, column=col))
 
 
 def _drop_column(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
@@ -231,7 +231,7 @@ def _drop_column(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
             ctx.notes.append(f"column {ref}.{name} does not exist (IF EXISTS)")
             return
         raise Unsupported(f"column {ref}.{name} does not exist")
-    ctx.emit(DropColumn(table=ref, column=name, type=col.type))
+    ctx.emit(DropColumn.model_construct(table=ref, column=name, type=col.type))
 
 
 def _column(ctx: Ctx, ref: TableRef, name: str) -> None:
@@ -249,7 +249,7 @@ def _alter_type(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
     new = ctx.type_of(cdef["typeName"])
     using = ctx.expression("USING", cdef["raw_default"]) if cdef.get("raw_default") else None
     ctx.emit(
-        AlterColumnType(
+        AlterColumnType.model_construct(
             table=ref,
             column=name,
             old_type=old,
@@ -262,19 +262,19 @@ def _alter_type(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
 
 def _set_not_null(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
     _column(ctx, ref, cmd["name"])
-    ctx.emit(SetNullable(table=ref, column=cmd["name"], nullable=False))
+    ctx.emit(SetNullable.model_construct(table=ref, column=cmd["name"], nullable=False))
 
 
 def _drop_not_null(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
     _column(ctx, ref, cmd["name"])
-    ctx.emit(SetNullable(table=ref, column=cmd["name"], nullable=True))
+    ctx.emit(SetNullable.model_construct(table=ref, column=cmd["name"], nullable=True))
 
 
 def _column_default(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
     _column(ctx, ref, cmd["name"])
     expr = cmd.get("def")
     text = ctx.expression("DEFAULT", expr) if expr is not None else None
-    ctx.emit(SetDefault(table=ref, column=cmd["name"], default=text or None))
+    ctx.emit(SetDefault.model_construct(table=ref, column=cmd["name"], default=text or None))
 
 
 def _add_constraint(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
@@ -295,7 +295,7 @@ def _add_constraint(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
     for name in keys:
         _column(ctx, ref, name)
         if ts.columns[name].nullable:
-            ctx.emit(SetNullable(table=ref, column=name, nullable=False))
+            ctx.emit(SetNullable.model_construct(table=ref, column=name, nullable=False))
 
 
 def _link(ctx: Ctx, parent: TableRef, child: TableRef, partition: bool) -> None:

@@ -129,7 +129,7 @@ def _drop_table(ctx: Ctx, ref: TableRef, cascade: bool) -> None:
                 raise Unsupported(f"cannot drop {cur}: table {child} inherits from it")
             todo.append(child)
     for table in reversed(order):
-        ctx.emit(DropTable(table=table))
+        ctx.emit(DropTable.model_construct(table=table))
 
 
 def rename(ctx: Ctx, node: JsonNode) -> str:
@@ -142,7 +142,7 @@ def rename(ctx: Ctx, node: JsonNode) -> str:
             ctx.state.others.discard(ref)
             ctx.state.others.add(TableRef(schema=ref.schema, name=new_name))
             raise Skip(f"{ref} is not a replicated table")
-        ctx.emit(RenameTable(table=ref, new_name=new_name))
+        ctx.emit(RenameTable.model_construct(table=ref, new_name=new_name))
         _rename_in_state(ctx, ref, TableRef(schema=ref.schema, name=new_name))
         return f"rename table {ref}"
     if kind == "OBJECT_COLUMN":
@@ -160,7 +160,7 @@ def rename(ctx: Ctx, node: JsonNode) -> str:
                 continue
             if old not in ctx.schema.tables[target].columns:
                 raise Unsupported(f"column {target}.{old} does not exist")
-            ctx.emit(RenameColumn(table=target, column=old, new_name=new_name))
+            ctx.emit(RenameColumn.model_construct(table=target, column=old, new_name=new_name))
         return f"rename column {ref}.{old}"
     if kind in _TYPES:
         old_ref = name_ref(node["object"]["List"]["items"])

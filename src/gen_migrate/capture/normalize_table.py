@@ -51,7 +51,7 @@ def column_from_def(ctx: Ctx, table: TableRef, cdef: JsonNode) -> tuple[Column, 
     if cdef.get("is_not_null"):
         fields["nullable"] = False
     primary = _apply_constraints(ctx, fields, cdef.get("constraints", ()))
-    return Column(**fields), primary
+    return Column.model_construct(**fields), primary
 
 
 def _apply_constraints(ctx: Ctx, fields: dict[str, Any], constraints: Any) -> bool:
@@ -106,12 +106,12 @@ def create_table(ctx: Ctx, node: JsonNode) -> str:
             cdef = item["ColumnDef"]
             name = cdef["colname"]
             if name in columns and cdef.get("typeName") is None:
-                fields = columns[name].model_dump()
+                fields = dict(columns[name])
                 if cdef.get("is_not_null"):
                     fields["nullable"] = False
                 if _apply_constraints(ctx, fields, cdef.get("constraints", ())):
                     pk.append(name)
-                columns[name] = Column(**fields)
+                columns[name] = Column.model_construct(**fields)
                 continue
             col, primary = column_from_def(ctx, ref, cdef)
             if name in columns:
@@ -141,7 +141,7 @@ def create_table(ctx: Ctx, node: JsonNode) -> str:
             raise Unsupported(f"primary key column {name} is not a column of {ref}")
         if columns[name].nullable:
             columns[name] = columns[name].model_copy(update={"nullable": False})
-    ctx.emit(CreateTable(table=ref, columns=list(columns.values()), primary_key=pk))
+    ctx.emit(CreateTable.model_construct(table=ref, columns=list(columns.values()), primary_key=pk))
     for parent in parents:
         ctx.state.children.setdefault(parent, []).append(ref)
     if node.get("partbound"):

@@ -22,7 +22,7 @@ def create_enum(ctx: Ctx, node: JsonNode) -> str:
     if ref in ctx.schema.types:
         raise Unsupported(f"type {ref} already exists")
     values = [v["String"]["sval"] for v in node.get("vals", ())]
-    ctx.emit(DefineType(name=ref, type=enum_type(ref, values)))
+    ctx.emit(DefineType.model_construct(name=ref, type=enum_type(ref, values)))
     return f"enum {ref}"
 
 
@@ -31,7 +31,7 @@ def create_domain(ctx: Ctx, node: JsonNode) -> str:
     ref = name_ref(node["domainname"])
     if ref in ctx.schema.types:
         raise Unsupported(f"type {ref} already exists")
-    ctx.emit(DefineType(name=ref, type=ctx.type_of(node["typeName"])))
+    ctx.emit(DefineType.model_construct(name=ref, type=ctx.type_of(node["typeName"])))
     return f"domain {ref}"
 
 
@@ -68,7 +68,7 @@ def alter_enum(ctx: Ctx, node: JsonNode) -> str:
 
 def replace_type(ctx: Ctx, ref: TableRef, old: GenericType, new: GenericType) -> None:
     """Emit the new definition of ``ref``, then retype what had ``old``."""
-    ctx.emit(DefineType(name=ref, type=new))
+    ctx.emit(DefineType.model_construct(name=ref, type=new))
     _retype_all(ctx, ref, old, new)
 
 
@@ -76,11 +76,11 @@ def _retype_all(ctx: Ctx, ref: TableRef, old: GenericType, new: GenericType) -> 
     """Domains over ``old`` and every column of ``old`` (or an array of it) get ``new``."""
     for tref, ty in list(ctx.schema.types.items()):
         if tref != ref and ty.same(old):
-            ctx.emit(DefineType(name=tref, type=new))
+            ctx.emit(DefineType.model_construct(name=tref, type=new))
     kinds = (old.kind, TypeKind.ARRAY)
     candidates = [
         (tref, col)
-        for tref, ts in ctx.schema.tables.items()
+        for tref, ts in ctx.state.tables_with(ctx.schema, kinds)
         for col in ts.columns.values()
         if col.type.kind in kinds
     ]
@@ -88,7 +88,7 @@ def _retype_all(ctx: Ctx, ref: TableRef, old: GenericType, new: GenericType) -> 
         retyped = _swap_type(col.type, old, new)
         if retyped is not None:
             ctx.emit(
-                AlterColumnType(
+                AlterColumnType.model_construct(
                     table=tref,
                     column=col.name,
                     old_type=col.type,
@@ -115,11 +115,11 @@ def rename_type(ctx: Ctx, old_ref: TableRef, new_ref: TableRef) -> str:
         raise Skip(f"type {old_ref} is not an enum or domain known here")
     if new_ref in ctx.schema.types:
         raise Unsupported(f"type {new_ref} already exists")
-    ctx.emit(DropType(name=old_ref))
+    ctx.emit(DropType.model_construct(name=old_ref))
     if old.kind is TypeKind.ENUM and old.values is not None:
         replace_type(ctx, new_ref, old, enum_type(new_ref, old.values))
     else:
-        ctx.emit(DefineType(name=new_ref, type=old))
+        ctx.emit(DefineType.model_construct(name=new_ref, type=old))
     return f"type {old_ref} renamed to {new_ref}"
 
 
@@ -132,11 +132,14 @@ def drop_type(ctx: Ctx, ref: TableRef, cascade: bool) -> bool:
     old = ctx.schema.types.get(ref)
     if old is None:
         return False
-    for tref, ts in list(ctx.schema.tables.items()):
+    if old.kind is not TypeKind.ENUM:
+        ctx.emit(DropType.model_construct(name=ref))
+        return True
+    for tref, ts in ctx.state.tables_with(ctx.schema, (TypeKind.ENUM, TypeKind.ARRAY)):
         for col in list(ts.columns.values()):
-            if old.kind is TypeKind.ENUM and _swap_type(col.type, old, old) is not None:
+            if _swap_type(col.type, old, old) is not None:
                 if not cascade:
                     raise Unsupported(f"cannot drop type {ref}: column {tref}.{col.name} uses it")
-                ctx.emit(DropColumn(table=tref, column=col.name, type=col.type))
-    ctx.emit(DropType(name=ref))
+                ctx.emit(DropColumn.model_construct(table=tref, column=col.name, type=col.type))
+    ctx.emit(DropType.model_construct(name=ref))
     return True
