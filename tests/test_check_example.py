@@ -45,7 +45,7 @@ def test_example_project_agrees_then_uncaptured_migration_is_named(
     config.source.dsn = pg_dsn
 
     report = run_check(config)
-    assert [c for c in report.failures] == []
+    assert report.failures == []
     assert report.exit_code == 0
     tables = sorted({c.name for c in report.cases if c.kind == "capture"})
     assert len(tables) >= 4 and "public.issues" in tables
@@ -56,16 +56,16 @@ def test_example_project_agrees_then_uncaptured_migration_is_named(
         assert [n for n in names if n != "applied checksums"] == tables
 
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
-        conn.execute("ALTER TABLE notes ADD COLUMN internal boolean NOT NULL DEFAULT false")
+        conn.execute("ALTER TABLE notes ADD COLUMN by_hand integer")
     report = run_check(config)
     assert report.exit_code == 1
     failing = {f"{c.store} {c.name}": c.problems for c in report.failures}
     assert failing == {
         "postgres public.notes": [
-            "column notes.internal exists in Postgres but in no generic migration: run capture"
+            "column notes.by_hand exists in Postgres but in no generic migration: run capture"
         ],
         "clickhouse public.notes": [
             "column notes.internal is missing in clickhouse (expected Bool)"
         ],
-        "lake public.notes": ["column notes.internal is missing in lake (expected boolean)"],
+        "lake public.notes": ["column notes.by_hand is missing in lake (expected int)"],
     }

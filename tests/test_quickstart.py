@@ -29,6 +29,3 @@ def test_quickstart_runs_end_to_end(tmp_path: Path) -> None:
     assert "rewrite views notes_archive_mv" in out
     assert out.count("drift: none") == 2
     assert "every store agrees" in out
-    # A second run of the whole job starts from empty stores again and agrees again.
-    again = subprocess.run(["bash", "quickstart.sh"], cwd=work, capture_output=True, text=True)
-    assert again.returncode == 0 and "every store agrees" in again.stdout
