@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from conftest import create_database, drop_database, dsn_for
 from deploy_project import history, write_project
 from gen_migrate.check.report import CheckReport, render_table, to_junit
 from gen_migrate.check.runner import CheckOptions, run_check
@@ -276,36 +277,31 @@ def test_leftover_and_missing_tables_after_pre_phase_only(tmp_path: Path) -> Non
 def test_introspection_queries_do_not_grow_with_tables(tmp_path: Path, pg_dsn: str) -> None:
     """The same number of queries per store for 3 tables and for 43."""
     small = run_check(_project(tmp_path / "small", pg_dsn, history()))
-    many = [
-        Migration(
-            id=f"{i:04d}_create_extra",
-            phase="pre",
-            source=Source(
-                framework="sql",
-                version=f"{i:04d}",
-                statements=[
-                    f"CREATE TABLE extra_{i} (id bigint PRIMARY KEY, v text)" for i in range(40)
-                ],
-            ),
-            operations=[
-                CreateTable(
-                    table=TableRef(name=f"extra_{i}"),
-                    columns=[
-                        Column(name="id", type=t("int64", pg="bigint"), nullable=False),
-                        Column(name="v", type=t("string", pg="text")),
-                    ],
-                    primary_key=["id"],
-                )
-                for i in range(40)
+    extra = Migration(
+        id="0011_create_extra",
+        phase="pre",
+        source=Source(
+            framework="sql",
+            version="0011",
+            statements=[
+                f"CREATE TABLE extra_{i} (id bigint PRIMARY KEY, v text)" for i in range(40)
             ],
-        )
-        for i in (11,)
-    ]
-    from conftest import create_database, drop_database, dsn_for
-
+        ),
+        operations=[
+            CreateTable(
+                table=TableRef(name=f"extra_{i}"),
+                columns=[
+                    Column(name="id", type=t("int64", pg="bigint"), nullable=False),
+                    Column(name="v", type=t("string", pg="text")),
+                ],
+                primary_key=["id"],
+            )
+            for i in range(40)
+        ],
+    )
     name = create_database()
     try:
-        large = run_check(_project(tmp_path / "large", dsn_for(name), [*history(), *many]))
+        large = run_check(_project(tmp_path / "large", dsn_for(name), [*history(), extra]))
     finally:
         drop_database(name)
     assert (small.exit_code, large.exit_code) == (0, 0)

@@ -65,7 +65,7 @@ def test_example_project_agrees_then_uncaptured_migration_is_named(
             "column notes.by_hand exists in Postgres but in no generic migration: run capture"
         ],
         "clickhouse public.notes": [
-            "column notes.internal is missing in clickhouse (expected Bool)"
+            "column notes.by_hand is missing in clickhouse (expected Nullable(Int32))"
         ],
         "lake public.notes": ["column notes.by_hand is missing in lake (expected int)"],
     }

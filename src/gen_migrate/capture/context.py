@@ -8,6 +8,9 @@ from typing import Any
 from gen_migrate.capture.pgtypes import TypeRegistry, UnknownTypeError, generic_from_typename
 from gen_migrate.capture.sqltext import StatementText, min_location
 from gen_migrate.generic.operations import (
+    AddColumn,
+    AlterColumnType,
+    CreateTable,
     Operation,
     RenameTable,
     TableRef,
@@ -44,21 +47,14 @@ class FileState:
     indexes: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     pending_indexes: list[str] = field(default_factory=list)
     enum_tables: set[TableRef] | None = None
-    """Tables that may hold an enum or array column (a superset; ``None`` until first asked)."""
+    """Tables that may hold a column of an enum (or array of enum) type: a superset, ``None``
+    until :meth:`tables_with_enums` is first asked."""
 
-    def tables_with(
-        self, schema: Schema, kinds: tuple[TypeKind, ...]
-    ) -> list[tuple[TableRef, TableSchema]]:
-        """The tables of ``schema`` (in order) that may have a column of one of ``kinds`` (enum
-        and array kinds only are indexed; any other kind gets every table)."""
-        if not set(kinds) <= set(_INDEXED):
-            return list(schema.tables.items())
+    def tables_with_enums(self, schema: Schema) -> list[tuple[TableRef, TableSchema]]:
+        """The tables of ``schema``, in order, that may have a column of an enum type or an
+        array of one (the others certainly have none)."""
         if self.enum_tables is None:
-            self.enum_tables = {
-                ref
-                for ref, ts in schema.tables.items()
-                if any(c.type.kind in _INDEXED for c in ts.columns.values())
-            }
+            self.enum_tables = {ref for ref, ts in schema.tables.items() if _has_enum(ts)}
         found = self.enum_tables
         return [(ref, ts) for ref, ts in schema.tables.items() if ref in found]
 
@@ -95,7 +91,17 @@ class FileState:
 
 
 _UNSET: Any = object()
-_INDEXED = (TypeKind.ENUM, TypeKind.ARRAY)
+
+
+def is_enumish(ty: GenericType) -> bool:
+    """An enum type or an array of one."""
+    if ty.kind is TypeKind.ARRAY and ty.element is not None:
+        ty = ty.element
+    return ty.kind is TypeKind.ENUM
+
+
+def _has_enum(ts: TableSchema) -> bool:
+    return any(is_enumish(c.type) for c in ts.columns.values())
 
 
 class Ctx:
@@ -138,7 +144,7 @@ class Ctx:
             if isinstance(op, RenameTable):
                 refs.append(table_ref(table.schema, op.new_name))
             if self.state.enum_tables is not None:
-                self.state.enum_tables.update(refs)
+                self._note_enums(op, refs)
             for ref in refs:
                 if ref not in self._tables:
                     ts = self.schema.tables.get(ref)
@@ -152,10 +158,27 @@ class Ctx:
             if name not in self._types:
                 self._types[name] = self.schema.types.get(name)
 
+    def _note_enums(self, op: Operation, refs: list[TableRef]) -> None:
+        found = self.state.enum_tables
+        assert found is not None
+        if isinstance(op, CreateTable):
+            if any(is_enumish(c.type) for c in op.columns):
+                found.add(op.table)
+        elif isinstance(op, AddColumn):
+            if is_enumish(op.column.type):
+                found.add(op.table)
+        elif isinstance(op, AlterColumnType):
+            if is_enumish(op.new_type):
+                found.add(op.table)
+        elif isinstance(op, RenameTable) and op.table in found:
+            found.update(refs)
+
     def rollback(self) -> None:
         """Undo every operation this statement emitted."""
         if self.state.enum_tables is not None:
-            self.state.enum_tables.update(self._tables)
+            self.state.enum_tables.update(
+                ref for ref, ts in self._tables.items() if ts is not None and _has_enum(ts)
+            )
         for ref, ts in self._tables.items():
             if ts is None:
                 self.schema.tables.pop(ref, None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from gen_migrate.capture.construct import construct
 from gen_migrate.capture.context import Ctx, JsonNode, Skip, Unsupported, range_ref
 from gen_migrate.capture.normalize_table import column_from_def
 from gen_migrate.generic.operations import (
@@ -218,7 +219,7 @@ def _add_column(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
     if col.name in ts.columns and cmd.get("missing_ok"):
         ctx.notes.append(f"column {ref}.{col.name} exists (IF NOT EXISTS)")
         return
-    ctx.emit(AddColumn.model_construct(table=ref, column=col))
+    ctx.emit(construct(AddColumn, table=ref, column=col))
 
 
 def _drop_column(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
@@ -231,7 +232,7 @@ def _drop_column(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
             ctx.notes.append(f"column {ref}.{name} does not exist (IF EXISTS)")
             return
         raise Unsupported(f"column {ref}.{name} does not exist")
-    ctx.emit(DropColumn.model_construct(table=ref, column=name, type=col.type))
+    ctx.emit(construct(DropColumn, table=ref, column=name, type=col.type))
 
 
 def _column(ctx: Ctx, ref: TableRef, name: str) -> None:
@@ -249,7 +250,8 @@ def _alter_type(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
     new = ctx.type_of(cdef["typeName"])
     using = ctx.expression("USING", cdef["raw_default"]) if cdef.get("raw_default") else None
     ctx.emit(
-        AlterColumnType.model_construct(
+        construct(
+            AlterColumnType,
             table=ref,
             column=name,
             old_type=old,
@@ -262,19 +264,19 @@ def _alter_type(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
 
 def _set_not_null(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
     _column(ctx, ref, cmd["name"])
-    ctx.emit(SetNullable.model_construct(table=ref, column=cmd["name"], nullable=False))
+    ctx.emit(construct(SetNullable, table=ref, column=cmd["name"], nullable=False))
 
 
 def _drop_not_null(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
     _column(ctx, ref, cmd["name"])
-    ctx.emit(SetNullable.model_construct(table=ref, column=cmd["name"], nullable=True))
+    ctx.emit(construct(SetNullable, table=ref, column=cmd["name"], nullable=True))
 
 
 def _column_default(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
     _column(ctx, ref, cmd["name"])
     expr = cmd.get("def")
     text = ctx.expression("DEFAULT", expr) if expr is not None else None
-    ctx.emit(SetDefault.model_construct(table=ref, column=cmd["name"], default=text or None))
+    ctx.emit(construct(SetDefault, table=ref, column=cmd["name"], default=text or None))
 
 
 def _add_constraint(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
@@ -295,7 +297,7 @@ def _add_constraint(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
     for name in keys:
         _column(ctx, ref, name)
         if ts.columns[name].nullable:
-            ctx.emit(SetNullable.model_construct(table=ref, column=name, nullable=False))
+            ctx.emit(construct(SetNullable, table=ref, column=name, nullable=False))
 
 
 def _link(ctx: Ctx, parent: TableRef, child: TableRef, partition: bool) -> None:

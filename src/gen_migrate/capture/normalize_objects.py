@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gen_migrate.capture.construct import construct
 from gen_migrate.capture.context import Ctx, JsonNode, Skip, Unsupported, name_ref, range_ref
 from gen_migrate.capture.normalize_types import drop_type, rename_type
 from gen_migrate.generic.operations import DropTable, RenameColumn, RenameTable, TableRef
@@ -129,7 +130,7 @@ def _drop_table(ctx: Ctx, ref: TableRef, cascade: bool) -> None:
                 raise Unsupported(f"cannot drop {cur}: table {child} inherits from it")
             todo.append(child)
     for table in reversed(order):
-        ctx.emit(DropTable.model_construct(table=table))
+        ctx.emit(construct(DropTable, table=table))
 
 
 def rename(ctx: Ctx, node: JsonNode) -> str:
@@ -142,7 +143,7 @@ def rename(ctx: Ctx, node: JsonNode) -> str:
             ctx.state.others.discard(ref)
             ctx.state.others.add(TableRef(schema=ref.schema, name=new_name))
             raise Skip(f"{ref} is not a replicated table")
-        ctx.emit(RenameTable.model_construct(table=ref, new_name=new_name))
+        ctx.emit(construct(RenameTable, table=ref, new_name=new_name))
         _rename_in_state(ctx, ref, TableRef(schema=ref.schema, name=new_name))
         return f"rename table {ref}"
     if kind == "OBJECT_COLUMN":
@@ -160,7 +161,7 @@ def rename(ctx: Ctx, node: JsonNode) -> str:
                 continue
             if old not in ctx.schema.tables[target].columns:
                 raise Unsupported(f"column {target}.{old} does not exist")
-            ctx.emit(RenameColumn.model_construct(table=target, column=old, new_name=new_name))
+            ctx.emit(construct(RenameColumn, table=target, column=old, new_name=new_name))
         return f"rename column {ref}.{old}"
     if kind in _TYPES:
         old_ref = name_ref(node["object"]["List"]["items"])

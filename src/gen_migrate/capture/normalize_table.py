@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gen_migrate.capture.construct import construct
 from gen_migrate.capture.context import Ctx, JsonNode, Skip, Unsupported, range_ref
 from gen_migrate.capture.pgtypes import is_serial, quote_ident
 from gen_migrate.generic.operations import Column, CreateTable, TableRef
@@ -51,7 +52,7 @@ def column_from_def(ctx: Ctx, table: TableRef, cdef: JsonNode) -> tuple[Column, 
     if cdef.get("is_not_null"):
         fields["nullable"] = False
     primary = _apply_constraints(ctx, fields, cdef.get("constraints", ()))
-    return Column.model_construct(**fields), primary
+    return construct(Column, **fields), primary
 
 
 def _apply_constraints(ctx: Ctx, fields: dict[str, Any], constraints: Any) -> bool:
@@ -111,7 +112,7 @@ def create_table(ctx: Ctx, node: JsonNode) -> str:
                     fields["nullable"] = False
                 if _apply_constraints(ctx, fields, cdef.get("constraints", ())):
                     pk.append(name)
-                columns[name] = Column.model_construct(**fields)
+                columns[name] = construct(Column, **fields)
                 continue
             col, primary = column_from_def(ctx, ref, cdef)
             if name in columns:
@@ -141,7 +142,7 @@ def create_table(ctx: Ctx, node: JsonNode) -> str:
             raise Unsupported(f"primary key column {name} is not a column of {ref}")
         if columns[name].nullable:
             columns[name] = columns[name].model_copy(update={"nullable": False})
-    ctx.emit(CreateTable.model_construct(table=ref, columns=list(columns.values()), primary_key=pk))
+    ctx.emit(construct(CreateTable, table=ref, columns=list(columns.values()), primary_key=pk))
     for parent in parents:
         ctx.state.children.setdefault(parent, []).append(ref)
     if node.get("partbound"):

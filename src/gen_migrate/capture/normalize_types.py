@@ -3,6 +3,7 @@ column retyping a changed or renamed enum implies."""
 
 from __future__ import annotations
 
+from gen_migrate.capture.construct import construct
 from gen_migrate.capture.context import Ctx, JsonNode, Skip, Unsupported, name_ref
 from gen_migrate.capture.pgtypes import enum_type
 from gen_migrate.generic.operations import (
@@ -22,7 +23,7 @@ def create_enum(ctx: Ctx, node: JsonNode) -> str:
     if ref in ctx.schema.types:
         raise Unsupported(f"type {ref} already exists")
     values = [v["String"]["sval"] for v in node.get("vals", ())]
-    ctx.emit(DefineType.model_construct(name=ref, type=enum_type(ref, values)))
+    ctx.emit(construct(DefineType, name=ref, type=enum_type(ref, values)))
     return f"enum {ref}"
 
 
@@ -31,7 +32,7 @@ def create_domain(ctx: Ctx, node: JsonNode) -> str:
     ref = name_ref(node["domainname"])
     if ref in ctx.schema.types:
         raise Unsupported(f"type {ref} already exists")
-    ctx.emit(DefineType.model_construct(name=ref, type=ctx.type_of(node["typeName"])))
+    ctx.emit(construct(DefineType, name=ref, type=ctx.type_of(node["typeName"])))
     return f"domain {ref}"
 
 
@@ -68,27 +69,31 @@ def alter_enum(ctx: Ctx, node: JsonNode) -> str:
 
 def replace_type(ctx: Ctx, ref: TableRef, old: GenericType, new: GenericType) -> None:
     """Emit the new definition of ``ref``, then retype what had ``old``."""
-    ctx.emit(DefineType.model_construct(name=ref, type=new))
+    ctx.emit(construct(DefineType, name=ref, type=new))
     _retype_all(ctx, ref, old, new)
 
 
 def _retype_all(ctx: Ctx, ref: TableRef, old: GenericType, new: GenericType) -> None:
     """Domains over ``old`` and every column of ``old`` (or an array of it) get ``new``."""
+    old_key = old.key()
     for tref, ty in list(ctx.schema.types.items()):
-        if tref != ref and ty.same(old):
-            ctx.emit(DefineType.model_construct(name=tref, type=new))
+        if ty.kind is old.kind and ty.key() == old_key and tref != ref:
+            ctx.emit(construct(DefineType, name=tref, type=new))
+    tables = (
+        ctx.state.tables_with_enums(ctx.schema)
+        if old.kind is TypeKind.ENUM
+        else list(ctx.schema.tables.items())
+    )
     kinds = (old.kind, TypeKind.ARRAY)
     candidates = [
-        (tref, col)
-        for tref, ts in ctx.state.tables_with(ctx.schema, kinds)
-        for col in ts.columns.values()
-        if col.type.kind in kinds
+        (tref, col) for tref, ts in tables for col in ts.columns.values() if col.type.kind in kinds
     ]
     for tref, col in candidates:
         retyped = _swap_type(col.type, old, new)
         if retyped is not None:
             ctx.emit(
-                AlterColumnType.model_construct(
+                construct(
+                    AlterColumnType,
                     table=tref,
                     column=col.name,
                     old_type=col.type,
@@ -115,11 +120,11 @@ def rename_type(ctx: Ctx, old_ref: TableRef, new_ref: TableRef) -> str:
         raise Skip(f"type {old_ref} is not an enum or domain known here")
     if new_ref in ctx.schema.types:
         raise Unsupported(f"type {new_ref} already exists")
-    ctx.emit(DropType.model_construct(name=old_ref))
+    ctx.emit(construct(DropType, name=old_ref))
     if old.kind is TypeKind.ENUM and old.values is not None:
         replace_type(ctx, new_ref, old, enum_type(new_ref, old.values))
     else:
-        ctx.emit(DefineType.model_construct(name=new_ref, type=old))
+        ctx.emit(construct(DefineType, name=new_ref, type=old))
     return f"type {old_ref} renamed to {new_ref}"
 
 
@@ -133,13 +138,13 @@ def drop_type(ctx: Ctx, ref: TableRef, cascade: bool) -> bool:
     if old is None:
         return False
     if old.kind is not TypeKind.ENUM:
-        ctx.emit(DropType.model_construct(name=ref))
+        ctx.emit(construct(DropType, name=ref))
         return True
-    for tref, ts in ctx.state.tables_with(ctx.schema, (TypeKind.ENUM, TypeKind.ARRAY)):
+    for tref, ts in ctx.state.tables_with_enums(ctx.schema):
         for col in list(ts.columns.values()):
             if _swap_type(col.type, old, old) is not None:
                 if not cascade:
                     raise Unsupported(f"cannot drop type {ref}: column {tref}.{col.name} uses it")
-                ctx.emit(DropColumn.model_construct(table=tref, column=col.name, type=col.type))
-    ctx.emit(DropType.model_construct(name=ref))
+                ctx.emit(construct(DropColumn, table=tref, column=col.name, type=col.type))
+    ctx.emit(construct(DropType, name=ref))
     return True

@@ -248,7 +248,9 @@ def _array_of(element: GenericType) -> GenericType:
     if cached is None:
         if len(_ARRAY_CACHE) > 10_000:
             _ARRAY_CACHE.clear()
-        cached = _ARRAY_CACHE[key] = GenericType(kind=_K.ARRAY, element=element, pg=f"{element.pg}[]")
+        cached = _ARRAY_CACHE[key] = GenericType(
+            kind=_K.ARRAY, element=element, pg=f"{element.pg}[]"
+        )
     return cached
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from gen_migrate.capture.statements import LEAD, RawStatement, SourceText, from_json, number_lines
+from gen_migrate.capture.statements import LEAD, RawStatement, SourceText, from_json
 
 _PIECE = re.compile(
     rb"""(?:
@@ -72,23 +72,30 @@ def split_prefiltered(src: SourceText) -> list[RawStatement] | None:
 
     data = src.data
     size = len(data)
-    set_aside: list[RawStatement] = []
+    slots: list[RawStatement | None] = []
     kept: list[int] = []
+    kept_lines: list[int] = []
     blanked: list[bytes] = []
     done = 0
     head = _HEAD.match
     lead = LEAD.match
+    count = data.count
+    line, counted = 1, 0
     for piece in _PIECE.finditer(data):
         a, b = piece.span()
         if a == size:
             break
-        end = b - 1 if data[b - 1 : b] == b";" else b
+        end = b - 1 if data[b - 1] == 59 else b  # 59: ";"
         start = lead(data, a, end).end()  # type: ignore[union-attr]
         if start >= end:
             continue
+        line += count(b"\n", counted, start)
+        counted = start
         m = head(data, start, end)
         if m is None:
             kept.append(start)
+            kept_lines.append(line)
+            slots.append(None)
             continue
         payload = None
         if m.group("ViewStmt") is not None:
@@ -96,17 +103,19 @@ def split_prefiltered(src: SourceText) -> list[RawStatement] | None:
             view = _view_ref(m.group("first"), m.group("second"))
             if view is None:
                 kept.append(start)
+                kept_lines.append(line)
+                slots.append(None)
                 continue
             payload = {"view": view}
         else:
             kind = str(m.lastgroup)
             if kind == "CreateFunctionStmt" and _ATOMIC.search(data, start, end):
                 return None
-        set_aside.append(RawStatement(kind, payload, 0, start, end, 0))
+        slots.append(RawStatement(kind, payload, 0, start, end, line))
         blanked.append(data[done:start])
         blanked.append(b" " * (end - start))
         done = end
-    if not set_aside:
+    if len(kept) == len(slots):
         return None
     blanked.append(data[done:])
     text = b"".join(blanked)
@@ -114,15 +123,15 @@ def split_prefiltered(src: SourceText) -> list[RawStatement] | None:
         parsed = from_json(text, parse_sql_json(text.decode()), 0, size)
     except ParseError:
         return None
-    if [raw.start for raw in parsed] != kept:
+    if len(parsed) != len(kept) or any(r.start != k for r, k in zip(parsed, kept, strict=True)):
         return None
-    merged = sorted(parsed + set_aside, key=_start)
-    number_lines(src, merged)
-    return merged
-
-
-def _start(raw: RawStatement) -> int:
-    return raw.start
+    fill = iter(parsed)
+    out: list[RawStatement] = []
+    for slot in slots:
+        out.append(next(fill) if slot is None else slot)
+    for raw, at_line in zip(parsed, kept_lines, strict=True):
+        raw.line = at_line
+    return out
 
 
 def _view_ref(first: bytes, second: bytes | None) -> dict[str, str] | None:

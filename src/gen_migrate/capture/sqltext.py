@@ -135,7 +135,10 @@ class StatementText:
         """
         text = self.text
         size = len(keyword)
-        if text[at : at + size].upper() == keyword and not text[at + size : at + size + 1].isalnum():
+        if (
+            text[at : at + size].upper() == keyword
+            and not text[at + size : at + size + 1].isalnum()
+        ):
             after = at + size
         else:
             found = _lead(keyword).search(text, max(0, at - 512), at)

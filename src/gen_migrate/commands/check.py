@@ -1,8 +1,8 @@
 """``check``: do the generic files, Postgres and every store agree?
 
 Exit codes: 0 everything agrees, 1 drift found (a difference, an edited file, a changed applied
-migration), 2 bad input (configuration, unknown target, a generic file that cannot be read),
-3 lock timeout.
+migration) or a store that cannot be read, 2 bad input (configuration, unknown target, a
+generic file that cannot be read), 3 lock timeout.
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ def check(
 
     Without a [source] dsn (or with --stores-only) the stores are compared with the schema the
     generic files describe. The table lists failing cases; -v lists every case.
+
+    Exit codes: 0 everything agrees, 1 drift found (or a store cannot be read), 2 bad input
+    (configuration, unknown target, an unreadable generic file), 3 lock timeout.
     """
     from gen_migrate.check.report import print_table, to_junit
     from gen_migrate.check.runner import CheckOptions, run_check
