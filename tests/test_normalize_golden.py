@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import TypeAdapter
@@ -183,3 +184,172 @@ def test_golden_sql_on_real_postgres_gives_the_normalised_schema(case: str, pg_d
         catalog = introspect_schema(conn, schemas)
     assert diff_schemas(schema, catalog) == []
     assert sorted(map(str, catalog.tables)) == sorted(map(str, schema.tables))
+
+
+def test_statements_recognised_by_keywords_are_skipped_without_parsing() -> None:
+    """A data change, function, trigger, index, comment or view is skipped by its leading
+    keywords, unparsed: a syntax error in one is Postgres's to report when the migration runs.
+    When another statement does not parse, every statement is parsed on its own (as before),
+    so the broken ones are errors naming their lines, and an unclosed parenthesis costs only
+    the text after it."""
+    sql = (
+        "CREATE TABLE t (id int);\n"  # 1
+        "INSERT INTO t VALUES (1,;\n"  # 2
+        "CREATE OR REPLACE FUNCTION f() RETURNS int AS $body$ SELECT ';' $body$ LANGUAGE sql;\n"
+        "ALTER TABLE t ADD x int;\n"  # 4
+        "COMMENT ON TABLE t IS E'it\\'s; fine';\n"  # 5
+    )
+    result = normalize_sql(sql, Schema(), on_error="collect")
+    assert [(o.line, o.kind, o.reason) for o in result.outcomes] == [
+        (1, "normalized", "create table public.t"),
+        (2, "skipped", "data change (DML)"),
+        (3, "skipped", "function"),
+        (4, "normalized", "alter table public.t"),
+        (5, "skipped", "comment"),
+    ]
+    broken = sql.replace("(1,;", "1, 2;") + "ALTER TABLE t ADD y int,;\n"
+    result = normalize_sql(broken, Schema(), on_error="collect")
+    assert [(o.line, o.kind) for o in result.outcomes] == [
+        (1, "normalized"),
+        (2, "error"),
+        (3, "skipped"),
+        (4, "normalized"),
+        (5, "skipped"),
+        (6, "error"),
+    ]
+    unclosed = sql + "ALTER TABLE t ADD y int,;\nALTER TABLE t ADD z int;\n"
+    result = normalize_sql(unclosed, Schema(), on_error="collect")
+    assert [(o.line, o.kind) for o in result.outcomes] == [(1, "normalized"), (2, "error")]
+    assert "parenthesis is never closed" in result.outcomes[1].reason
+
+
+def test_begin_atomic_body_stays_one_statement() -> None:
+    sql = (
+        "CREATE TABLE t (id int);\n"
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\n"
+        "ALTER TABLE t ADD x int;\n"
+    )
+    result = normalize_sql(sql, Schema(), on_error="collect")
+    assert [(o.line, o.kind, o.reason) for o in result.outcomes] == [
+        (1, "normalized", "create table public.t"),
+        (2, "skipped", "function"),
+        (3, "normalized", "alter table public.t"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("create", "alter"),
+    [
+        ('CREATE VIEW "My View" AS SELECT 1 AS a', 'ALTER TABLE "My View" RENAME COLUMN a TO b'),
+        ("CREATE OR REPLACE TEMP VIEW Vw(a) AS SELECT 1", "ALTER TABLE vw RENAME COLUMN a TO b"),
+        ("CREATE RECURSIVE VIEW s . v (a) AS SELECT 1", "ALTER TABLE s.v RENAME COLUMN a TO b"),
+    ],
+)
+def test_a_view_set_aside_unparsed_is_still_known_as_a_view(create: str, alter: str) -> None:
+    result = normalize_sql(f"{create};\n{alter};\n", Schema(), on_error="collect")
+    assert [(o.kind, o.reason) for o in result.outcomes] == [
+        ("skipped", "view"),
+        ("skipped", result.outcomes[1].reason),
+    ]
+    assert "is not a replicated table" in result.outcomes[1].reason
+
+
+def test_primary_key_using_an_index_created_earlier_in_the_text() -> None:
+    sql = (
+        "CREATE TABLE u (a int, b int, c int);\n"
+        "CREATE UNIQUE INDEX u_c ON u (c);\n"
+        "CREATE UNIQUE INDEX u_a_b ON u (a, b);\n"
+        "ALTER TABLE u ADD CONSTRAINT u_pkey PRIMARY KEY USING INDEX u_a_b;\n"
+        "ALTER TABLE u ADD CONSTRAINT u_later PRIMARY KEY USING INDEX u_later;\n"
+        "CREATE UNIQUE INDEX u_later ON u (c);\n"
+    )
+    schema = Schema()
+    result = normalize_sql(sql, schema, on_error="collect")
+    assert [o.kind for o in result.outcomes] == [
+        "normalized",
+        "skipped",
+        "skipped",
+        "normalized",
+        "error",
+        "skipped",
+    ]
+    assert [(op.op, getattr(op, "column", None)) for op in result.operations[1:]] == [
+        ("set_nullable", "a"),
+        ("set_nullable", "b"),
+    ]
+    assert "index was not created in this text" in result.outcomes[4].reason
+
+
+def test_constructed_operations_equal_validated_ones() -> None:
+    from gen_migrate.capture.construct import construct
+    from gen_migrate.generic.operations import (
+        AddColumn,
+        AlterColumnType,
+        Column,
+        CreateTable,
+        TableRef,
+    )
+    from gen_migrate.generic.safety import classify
+    from gen_migrate.generic.types import GenericType, TypeKind
+
+    ref = TableRef(schema="s", name="t")
+    old, new = GenericType(kind=TypeKind.INT32, pg="integer"), GenericType(kind=TypeKind.INT64)
+    col = {"name": "c", "type": old, "nullable": False, "default": "0"}
+    cases: list[tuple[type[Any], dict[str, Any]]] = [
+        (Column, col),
+        (AddColumn, {"table": ref, "column": Column(**col)}),
+        (CreateTable, {"table": ref, "columns": [Column(**col)], "primary_key": ["c"]}),
+        (CreateTable, {"table": ref, "columns": []}),
+        (
+            AlterColumnType,
+            {
+                "table": ref,
+                "column": "c",
+                "old_type": old,
+                "new_type": new,
+                "safety": classify(old, new),
+            },
+        ),
+    ]
+    for cls, fields in cases:
+        built, checked = construct(cls, **fields), cls(**fields)
+        assert built == checked
+        assert built.model_dump_json() == checked.model_dump_json()
+        assert list(dict(built)) == list(dict(checked))
+
+
+@pytest.mark.parametrize(
+    ("statement", "keyword", "marker"),
+    [
+        (
+            "ALTER TABLE t ALTER c SET DEFAULT E'x\\'y' || $q$a,b$q$, ALTER d DROP DEFAULT",
+            "DEFAULT",
+            "E'",
+        ),
+        ("ALTER TABLE t ALTER d TYPE int USING (d::int + f(1, 2)) -- note", "USING", "d::"),
+        (
+            "ALTER TABLE t ALTER d TYPE int USING CASE WHEN d THEN 1 ELSE 0 END, ADD e int",
+            "USING",
+            "CASE",
+        ),
+        ("CREATE TABLE t (a int DEFAULT 1 -- one\n, b text)", "DEFAULT", "1"),
+        ('CREATE TABLE t (a text DEFAULT "Ab"."x" NOT NULL)', "DEFAULT", '"Ab"'),
+        ("CREATE TABLE t (a int GENERATED ALWAYS AS (b * 2) STORED)", "AS", "b"),
+        ("CREATE TABLE t (a int DEFAULT /* c */ 2)", "DEFAULT", "2"),
+        ("CREATE TABLE t (a int[] DEFAULT ARRAY[1, 2] REFERENCES u)", "DEFAULT", "ARRAY"),
+    ],
+)
+def test_expression_text_matches_the_scanner_reading(
+    statement: str, keyword: str, marker: str
+) -> None:
+    from gen_migrate.capture.sqltext import StatementText
+
+    at = statement.index(marker)
+    quick = StatementText(statement, True).expression_after(
+        keyword, at, column_constraint=statement.startswith("CREATE")
+    )
+    scanned = StatementText(statement, True)._scanned_expression_after(
+        keyword, at, statement.startswith("CREATE")
+    )
+    assert quick == scanned
+    assert quick

@@ -29,6 +29,8 @@ _LOOPS = {
     "PLpgSQL_stmt_foreach_a",
     "PLpgSQL_stmt_dynfors",
 }
+_DYNAMIC = object()
+"""Marks dynamic SQL (EXECUTE) in the walk, refused when the walk reaches it."""
 _WRAP = "CREATE FUNCTION gen_migrate_do() RETURNS void LANGUAGE plpgsql AS $gen_migrate$"
 
 
@@ -95,22 +97,32 @@ def _run(ctx: Ctx, kind: str, node: JsonNode, query: str, guarded: bool) -> int:
 
 
 def _statements(node: Any, guarded: bool, looped: bool) -> Iterator[tuple[str, bool, bool]]:
-    if isinstance(node, list):
-        for item in node:
-            yield from _statements(item, guarded, looped)
-        return
-    if not isinstance(node, dict):
-        return
-    for key, value in node.items():
-        if key == "PLpgSQL_stmt_execsql":
-            yield value["sqlstmt"]["PLpgSQL_expr"]["query"], guarded, looped
-        elif key in ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors"):
+    """The static SQL of a PL/pgSQL tree in document order, each with whether it is guarded
+    (under an IF or a block with EXCEPTION) or in a loop."""
+    stack: list[tuple[Any, bool, bool]] = [(node, guarded, looped)]
+    while stack:
+        cur, guarded, looped = stack.pop()
+        if cur is _DYNAMIC:
             raise Unsupported(f"DO block runs dynamic SQL (EXECUTE): {REFUSED['DoStmt']}")
-        elif key == "PLpgSQL_stmt_if":
-            yield from _statements(value, True, looped)
-        elif key == "PLpgSQL_stmt_block":
-            yield from _statements(value, guarded or "exceptions" in value, looped)
-        elif key in _LOOPS:
-            yield from _statements(value, guarded, True)
-        else:
-            yield from _statements(value, guarded, looped)
+        if type(cur) is str:
+            yield cur, guarded, looped
+            continue
+        if type(cur) is list:
+            stack.extend((item, guarded, looped) for item in reversed(cur))
+            continue
+        todo: list[tuple[Any, bool, bool]] = []
+        for key, value in cur.items():
+            if key == "PLpgSQL_stmt_execsql":
+                todo.append((value["sqlstmt"]["PLpgSQL_expr"]["query"], guarded, looped))
+            elif key in ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors"):
+                todo.append((_DYNAMIC, guarded, looped))
+            elif key == "PLpgSQL_stmt_if":
+                todo.append((value, True, looped))
+            elif key == "PLpgSQL_stmt_block":
+                todo.append((value, guarded or "exceptions" in value, looped))
+            elif key in _LOOPS:
+                todo.append((value, guarded, True))
+            elif type(value) is dict or type(value) is list:
+                todo.append((value, guarded, looped))
+        todo.reverse()
+        stack.extend(todo)

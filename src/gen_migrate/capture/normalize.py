@@ -187,6 +187,9 @@ TRANSLATORS: dict[str, Translator] = {
 }
 """Statement node type → translator; other node types are skipped or refused by name."""
 
+_DECIDED = TRANSLATORS.keys() | _SHALLOW.keys()
+"""Node types that need more than their name to be decided."""
+
 
 def normalize_sql(
     sql: str,
@@ -232,16 +235,18 @@ def _normalize(
     statements = split_prefiltered(src)
     if statements is None:
         statements = split_statements(src)
+    whole = sql if src.ascii else None
     for raw in statements:
-        text = src.decode(raw.start, raw.end)
+        text = whole[raw.start : raw.end] if whole is not None else src.decode(raw.start, raw.end)
         line = raw.line + line_offset
+        kind = raw.kind
         if raw.error is not None:
             outcome = Outcome(file, line, text, "error", raw.error)
-        elif raw.payload is None:
-            # recognised by its leading keywords (prefilter.py), not parsed
-            if raw.kind == "IndexStmt":
+        elif raw.payload is None or (kind in SKIPPED and kind not in _DECIDED):
+            # recognised by its leading keywords (prefilter.py) or its node type alone
+            if kind == "IndexStmt":
                 state.pending_indexes.append(text)
-            outcome = Outcome(file, line, text, "skipped", SKIPPED[raw.kind])
+            outcome = Outcome(file, line, text, "skipped", raw.reason or SKIPPED[kind])
         else:
             outcome = _translate(raw, schema, registry, state, text, src)
             outcome.file, outcome.line = file, line

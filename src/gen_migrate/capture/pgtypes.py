@@ -255,6 +255,7 @@ def _array_of(element: GenericType) -> GenericType:
 
 
 _BUILTIN_CACHE: dict[str, GenericType] = {}
+_PLAIN_EXCLUDES = frozenset({"typmods", "arrayBounds", "pct_type", "setof"})
 _MODIFIED_CACHE: dict[tuple[str, tuple[int, ...]], GenericType] = {}
 _ARRAY_CACHE: dict[tuple[Any, ...], GenericType] = {}
 
@@ -312,6 +313,13 @@ def generic_from_typename(node: JsonNode, registry: TypeRegistry) -> GenericType
 
     Raises :class:`UnknownTypeError` for a name nothing knows, ``%TYPE`` and ``SETOF``.
     """
+    if len(node) <= 3 and not registry.overrides:
+        # the common case: a built-in type without modifiers or array bounds
+        names = node.get("names", ())
+        if len(names) == 1 or (len(names) == 2 and names[0]["String"]["sval"] == "pg_catalog"):
+            found = _BUILTIN_CACHE.get(names[-1]["String"]["sval"])
+            if found is not None and not _PLAIN_EXCLUDES.intersection(node):
+                return found
     parts = typename_parts(node)
     spelled = ".".join(parts) or "?"
     if node.get("pct_type") or node.get("setof"):

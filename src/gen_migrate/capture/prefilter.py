@@ -56,9 +56,22 @@ _HEAD = re.compile(
     + _NAME
     + rb""")(?:\s*\.\s*(?P<second>"""
     + _NAME
-    + rb"""))?(?=[\s(])""",
+    + rb"""))?(?=[\s(])
+      | (?P<DropStmt>drop)\s+(?P<dropped>index|function|procedure|trigger)\s
+      | alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?"""
+    + _NAME
+    + rb"""(?:\s*\.\s*"""
+    + _NAME
+    + rb""")?\s*\*?\s+(?P<RenameConstraint>rename)\s+constraint\s
+      | alter\s+(?P<RenameIndex>index)\s+(?:if\s+exists\s+)?"""
+    + _NAME
+    + rb"""(?:\s*\.\s*"""
+    + _NAME
+    + rb""")?\s+rename\s+to\s""",
 )
 """Leading keywords → node type; a view also gives its (one- or two-part) name."""
+
+_NO_CHANGE = "no replicated table column changes"
 
 _ATOMIC = re.compile(rb"(?i)\bbegin\s+atomic\b")
 _MAX_IDENT = 63
@@ -98,6 +111,7 @@ def split_prefiltered(src: SourceText) -> list[RawStatement] | None:
             slots.append(None)
             continue
         payload = None
+        reason = None
         if m.group("ViewStmt") is not None:
             kind = "ViewStmt"
             view = _view_ref(m.group("first"), m.group("second"))
@@ -107,11 +121,18 @@ def split_prefiltered(src: SourceText) -> list[RawStatement] | None:
                 slots.append(None)
                 continue
             payload = {"view": view}
+        elif m.group("DropStmt") is not None:
+            kind = "DropStmt"
+            reason = f"drop {m.group('dropped').decode().lower()}: {_NO_CHANGE}"
+        elif m.group("RenameConstraint") is not None:
+            kind, reason = "RenameStmt", f"rename constraint: {_NO_CHANGE}"
+        elif m.group("RenameIndex") is not None:
+            kind, reason = "RenameStmt", f"rename index: {_NO_CHANGE}"
         else:
             kind = str(m.lastgroup)
             if kind == "CreateFunctionStmt" and _ATOMIC.search(data, start, end):
                 return None
-        slots.append(RawStatement(kind, payload, 0, start, end, line))
+        slots.append(RawStatement(kind, payload, 0, start, end, line, reason=reason))
         blanked.append(data[done:start])
         blanked.append(b" " * (end - start))
         done = end
@@ -146,10 +167,7 @@ def _view_ref(first: bytes, second: bytes | None) -> dict[str, str] | None:
 
 
 def _ident(raw: bytes) -> str | None:
-    if raw.startswith(b'"'):
-        raw = raw[1:-1].replace(b'""', b'"')
-    else:
-        raw = raw.lower()
+    raw = raw[1:-1].replace(b'""', b'"') if raw.startswith(b'"') else raw.lower()
     if len(raw) >= _MAX_IDENT:
         return None
     return raw.decode(errors="replace")

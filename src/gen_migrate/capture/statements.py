@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 _DECODER = json.JSONDecoder()
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+"""Decodes one JSON value at an offset (what ``json.loads`` runs, minus its wrappers)."""
 LEAD = re.compile(rb"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL)
 _PSQL_META = re.compile(r"^[ \t]*\\[^\n]*", re.MULTILINE)
 _COPY_DATA = re.compile(
@@ -47,6 +50,8 @@ class RawStatement:
     end: int
     line: int
     error: str | None = None
+    reason: str | None = None
+    """Why a statement set aside unparsed is skipped, when its node type does not say it."""
 
     def field(self, name: str) -> Any:
         """One top-level field of the node, decoding only that field when it comes first."""
@@ -59,7 +64,7 @@ class RawStatement:
     def node(self) -> dict[str, Any]:
         """The statement's JSON node (the value under its node type)."""
         if isinstance(self.payload, str):
-            self.payload = json.loads(self.payload)
+            self.payload = _SCAN(self.payload, 0)[0]
         assert isinstance(self.payload, dict)
         return self.payload
 
@@ -165,6 +170,17 @@ def _split_slow(src: SourceText) -> list[RawStatement]:
             out.append(RawStatement("", None, 0, first, end, src.line_of(first), _msg(exc)))
             continue
         out.extend(from_json(src.data, tree, start, end))
+    # The scanner's cut stops at a parenthesis that is never closed; what follows it is one
+    # error, not lost text.
+    at = src.byte_offset(slices[-1].stop) if slices else 0
+    while True:
+        at = LEAD.match(src.data, at).end()  # type: ignore[union-attr]
+        if src.data[at : at + 1] != b";":
+            break
+        at += 1
+    if at < len(src.data):
+        reason = "does not parse (a parenthesis is never closed)"
+        out.append(RawStatement("", None, 0, at, len(src.data), src.line_of(at), reason))
     return out
 
 
