@@ -220,7 +220,7 @@ def test_statements_recognised_by_keywords_are_skipped_without_parsing() -> None
     unclosed = sql + "ALTER TABLE t ADD y int,;\nALTER TABLE t ADD z int;\n"
     result = normalize_sql(unclosed, Schema(), on_error="collect")
     assert [(o.line, o.kind) for o in result.outcomes] == [(1, "normalized"), (2, "error")]
-    assert "parenthesis is never closed" in result.outcomes[1].reason
+    assert "parenthesis never closed" in result.outcomes[1].reason
 
 
 def test_begin_atomic_body_stays_one_statement() -> None:

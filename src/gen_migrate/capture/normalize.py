@@ -1,7 +1,10 @@
 """Postgres DDL text → generic operations: the entry point of capture from SQL.
 
-The text is parsed once with ``pglast.parser.parse_sql_json`` (no Python AST); each statement's
-JSON node goes to the translator registered for its node type in :data:`TRANSLATORS`. Every
+Statements that cannot change a table's columns and are recognised by their leading keywords
+(data changes, functions, triggers, indexes, comments, views, …) are skipped without being
+parsed (see :mod:`gen_migrate.capture.prefilter`); the rest of the text is parsed once with
+``pglast.parser.parse_sql_json`` (no Python AST), and each statement's JSON node goes to the
+translator registered for its node type in :data:`TRANSLATORS`. Every
 operation is replayed onto the caller's :class:`~gen_migrate.generic.schema.Schema` as it is
 produced, so a later statement knows what an earlier one did. A statement that fails leaves the
 schema as it was before that statement. After the last statement, three renames that exchange two

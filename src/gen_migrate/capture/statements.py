@@ -1,15 +1,17 @@
 """Split SQL text into parsed statements with their byte spans and 1-based lines.
 
-The whole text is parsed once with ``pglast.parser.parse_sql_json``. Decoding that JSON costs
-several times the parse, so it is cut per statement and a statement's JSON is decoded only when
-its translator asks for it (most statements are skipped by their node type alone). The cut is
-safe: an unescaped ``{"stmt":{"`` can only be JSON structure, never text inside a string.
+This is the full-parse route (the normaliser tries :mod:`gen_migrate.capture.prefilter` first,
+which uses :func:`from_json` on a text with some statements blanked out). The whole text is
+parsed once with ``pglast.parser.parse_sql_json``. Decoding that JSON costs several times the
+parse, so it is cut per statement and a statement's JSON is decoded only when its translator
+asks for it (most statements are skipped by their node type alone). The cut is safe: an
+unescaped ``{"stmt":{"`` can only be JSON structure, never text inside a string.
 
 Only when the parse fails (a statement that does not parse) is the text split by pglast's
 scanner and each piece parsed on its own, so one broken statement becomes one error, not a lost
-file. Lines holding a psql
-meta-command (``\\set``, ``\\d``…) and the data lines of ``COPY … FROM stdin`` are blanked
-first in that fallback: they are not SQL.
+file (an unclosed parenthesis stops the scanner's cut: the rest is then one error). Lines
+holding a psql meta-command (``\\set``, ``\\d``…) and the data lines of ``COPY … FROM stdin``
+are blanked first in that fallback: they are not SQL.
 """
 
 from __future__ import annotations
@@ -179,7 +181,10 @@ def _split_slow(src: SourceText) -> list[RawStatement]:
             break
         at += 1
     if at < len(src.data):
-        reason = "does not parse (a parenthesis is never closed)"
+        reason = (
+            "does not parse (cannot be cut into statements from here on: "
+            "is a parenthesis never closed?)"
+        )
         out.append(RawStatement("", None, 0, at, len(src.data), src.line_of(at), reason))
     return out
 
