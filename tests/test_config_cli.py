@@ -67,7 +67,7 @@ def test_pyproject_section(tmp_path: Path) -> None:
 )
 def test_bad_config_is_one_clear_error(tmp_path: Path, text: str, where: str) -> None:
     (tmp_path / "gen-migrate.toml").write_text(text)
-    with pytest.raises(ConfigError, match="gen-migrate.toml") as info:
+    with pytest.raises(ConfigError, match=r"gen-migrate\.toml") as info:
         load_config(cwd=tmp_path)
     assert where in info.value.message
 
@@ -75,7 +75,9 @@ def test_bad_config_is_one_clear_error(tmp_path: Path, text: str, where: str) ->
 def test_cli_bad_config_exit_2_without_traceback(tmp_path: Path) -> None:
     (tmp_path / "gen-migrate.toml").write_text("[source]\ndsnn = 'x'\n")
     out = subprocess.run(
-        [sys.executable, "-m", "gen_migrate", "validate"], cwd=tmp_path, capture_output=True,
+        [sys.executable, "-m", "gen_migrate", "validate"],
+        cwd=tmp_path,
+        capture_output=True,
         text=True,
     )
     assert out.returncode == 2

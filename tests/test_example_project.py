@@ -22,9 +22,19 @@ COMMITTED = REPO / "generic_migrations"
 def test_recapture_is_byte_identical(tmp_path: Path) -> None:
     out = tmp_path / "recaptured"
     run = subprocess.run(
-        [sys.executable, "-m", "gen_migrate", "capture", "--sql", str(EXAMPLE.relative_to(REPO)),
-         "--out", str(out)],
-        cwd=REPO, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "gen_migrate",
+            "capture",
+            "--sql",
+            str(EXAMPLE.relative_to(REPO)),
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 0, run.stderr
     committed = sorted(p.name for p in COMMITTED.iterdir())
@@ -37,8 +47,16 @@ def test_recapture_is_byte_identical(tmp_path: Path) -> None:
 def test_every_operation_kind_is_exercised() -> None:
     kinds = {op.op for mf in load_dir(COMMITTED) for op in mf.migration.operations}
     assert kinds >= {
-        "create_table", "drop_table", "rename_table", "add_column", "drop_column",
-        "rename_column", "swap_columns", "alter_column_type", "set_nullable", "set_default",
+        "create_table",
+        "drop_table",
+        "rename_table",
+        "add_column",
+        "drop_column",
+        "rename_column",
+        "swap_columns",
+        "alter_column_type",
+        "set_nullable",
+        "set_default",
     }
     phases = {mf.migration.id: mf.migration.phase for mf in load_dir(COMMITTED)}
     assert phases["20250108000000_drop_legacy_columns"] == "post"

@@ -68,7 +68,7 @@ def test_edited_file_is_named(tmp_path: Path) -> None:
     assert len(problems) == 1
     assert problems[0].file.endswith("001_add.json")
     assert "changed since it was hashed" in problems[0].message
-    with pytest.raises(InputError, match="001_add.json"):
+    with pytest.raises(InputError, match=r"001_add\.json"):
         load_dir(d)
 
 
@@ -98,7 +98,9 @@ def test_two_branches_adding_a_migration_conflict_in_git(tmp_path: Path) -> None
     def git(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             ["git", "-c", "user.email=t@t", "-c", "user.name=t", *args],
-            cwd=repo, capture_output=True, text=True,
+            cwd=repo,
+            capture_output=True,
+            text=True,
         )
 
     git("init", "-q", "-b", "main")

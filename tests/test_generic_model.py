@@ -34,7 +34,11 @@ def _mig(**kw: object) -> Migration:
         (t("float32"), t("float64"), Safety.WIDENING),
         (t("float64"), t("int64"), Safety.INCOMPATIBLE),
         (t("decimal", precision=10, scale=2), t("decimal", precision=12, scale=2), Safety.WIDENING),
-        (t("decimal", precision=12, scale=2), t("decimal", precision=10, scale=2), Safety.NARROWING),
+        (
+            t("decimal", precision=12, scale=2),
+            t("decimal", precision=10, scale=2),
+            Safety.NARROWING,
+        ),
         (t("decimal", precision=12, scale=2), t("decimal"), Safety.WIDENING),
         (t("string", max_length=50), t("string"), Safety.WIDENING),
         (t("string", max_length=50), t("string", max_length=20), Safety.NARROWING),
@@ -44,8 +48,16 @@ def _mig(**kw: object) -> Migration:
         (t("timestamp"), t("timestamp", precision=3), Safety.NARROWING),
         (t("timestamp"), t("timestamptz"), Safety.INCOMPATIBLE),
         (t("date"), t("timestamptz"), Safety.WIDENING),
-        (t("enum", name="m", values=("a",)), t("enum", name="m", values=("a", "b")), Safety.WIDENING),
-        (t("enum", name="m", values=("a", "b")), t("enum", name="m", values=("a",)), Safety.INCOMPATIBLE),
+        (
+            t("enum", name="m", values=("a",)),
+            t("enum", name="m", values=("a", "b")),
+            Safety.WIDENING,
+        ),
+        (
+            t("enum", name="m", values=("a", "b")),
+            t("enum", name="m", values=("a",)),
+            Safety.INCOMPATIBLE,
+        ),
         (t("array", element=t("int32")), t("array", element=t("int64")), Safety.WIDENING),
         (t("json"), t("int32"), Safety.INCOMPATIBLE),
     ],
@@ -79,7 +91,7 @@ def test_canonical_json_is_deterministic_and_sorted() -> None:
     data = json.loads(text)
     assert list(data) == sorted(data)
     assert data["operations"][0]["table"] == {"name": "issues", "schema": "public"}
-    assert "  \"format\": 1," in text
+    assert '  "format": 1,' in text
     # Round trip: parsing the canonical text gives an equal model and the same text back.
     again = parse_migration(text.encode(), "x.json")
     assert again == _mig(operations=[op])
@@ -88,7 +100,9 @@ def test_canonical_json_is_deterministic_and_sorted() -> None:
 
 def test_unknown_future_format_is_refused_with_version_hint() -> None:
     raw = json.dumps({"format": 2, "id": "a", "source": {"framework": "sql", "version": "1"}})
-    with pytest.raises(InputError, match=r"x.json: \$\.format: file format 2 is newer.*reads format 1"):
+    with pytest.raises(
+        InputError, match=r"x.json: \$\.format: file format 2 is newer.*reads format 1"
+    ):
         parse_migration(raw.encode(), "x.json")
 
 

@@ -47,7 +47,10 @@ def test_replay_every_operation() -> None:
             [
                 AddColumn(table=T, column=Column(name="n", type=t("int32"))),
                 AlterColumnType(
-                    table=T, column="n", old_type=t("int32"), new_type=t("int64"),
+                    table=T,
+                    column="n",
+                    old_type=t("int32"),
+                    new_type=t("int64"),
                     safety=Safety.WIDENING,
                 ),
                 SwapColumns(table=T, a="title", b="body"),
@@ -109,7 +112,9 @@ def test_phase_auto_splits_mixed_migrations() -> None:
     pre, post = split_by_phase(_m(add, drop), "auto")
     assert (pre.id, pre.phase, [o.op for o in pre.operations]) == ("7_m", "pre", ["add_column"])
     assert (post.id, post.phase, [o.op for o in post.operations]) == (
-        "7_m.post", "post", ["drop_column"],
+        "7_m.post",
+        "post",
+        ["drop_column"],
     )
     assert [m.phase for m in split_by_phase(_m(add, drop), "pre")] == ["pre"]
 

@@ -19,14 +19,35 @@ from gen_migrate.errors import EXIT_FAILED, GenMigrateError
 
 # name → (module:attribute, one-line help). Only commands that work are listed here.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "capture": ("gen_migrate.commands.capture:capture", "Write generic migrations from SQL files or a live run."),
-    "validate": ("gen_migrate.commands.files:validate", "Check generic files, their schema and the sum file."),
+    "capture": (
+        "gen_migrate.commands.capture:capture",
+        "Write generic migrations from SQL files or a live run.",
+    ),
+    "validate": (
+        "gen_migrate.commands.files:validate",
+        "Check generic files, their schema and the sum file.",
+    ),
     "hash": ("gen_migrate.commands.files:hash_", "Rewrite generic_migrations/gen-migrate.sum."),
-    "schema": ("gen_migrate.commands.files:schema", "Print the JSON Schema of the generic migration file."),
-    "plan": ("gen_migrate.commands.deploy:plan", "Show the pending migrations of a phase and their steps."),
-    "apply": ("gen_migrate.commands.deploy:apply", "Apply a phase to every target, then run -- COMMAND."),
-    "status": ("gen_migrate.commands.deploy:status", "Applied/pending migrations, schema hash, drift per target."),
-    "check": ("gen_migrate.commands.check:check", "Parity of generic files, Postgres and every store (CI)."),
+    "schema": (
+        "gen_migrate.commands.files:schema",
+        "Print the JSON Schema of the generic migration file.",
+    ),
+    "plan": (
+        "gen_migrate.commands.deploy:plan",
+        "Show the pending migrations of a phase and their steps.",
+    ),
+    "apply": (
+        "gen_migrate.commands.deploy:apply",
+        "Apply a phase to every target, then run -- COMMAND.",
+    ),
+    "status": (
+        "gen_migrate.commands.deploy:status",
+        "Applied/pending migrations, schema hash, drift per target.",
+    ),
+    "check": (
+        "gen_migrate.commands.check:check",
+        "Parity of generic files, Postgres and every store (CI).",
+    ),
 }
 
 
@@ -52,9 +73,15 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gen-migrate")
-@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="gen-migrate.toml or pyproject.toml (default: found from the working directory).")
-@click.option("-v", "--verbose", is_flag=True, help="Show details: skipped statements, error detail.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="gen-migrate.toml or pyproject.toml (default: found from the working directory).",
+)
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Show details: skipped statements, error detail."
+)
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
     """Keep ClickHouse and Iceberg copies of a Postgres database in step with its schema.
@@ -86,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - last line of defence: one line, never a traceback
+    except Exception as exc:
         click.echo(f"error: internal error: {type(exc).__name__}: {exc}", err=True)
         if verbose:
             import traceback

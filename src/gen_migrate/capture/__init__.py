@@ -1,1 +1,2 @@
-"""Postgres side: the pglast normaliser, the live observer (event triggers), catalog introspection."""
+"""Postgres side: the pglast normaliser, the live observer (event triggers), catalog
+introspection."""

@@ -14,7 +14,9 @@ from gen_migrate.generic.migration import Migration
 
 
 @click.command()
-@click.option("--dir", "directory", type=click.Path(file_okay=False), help="Generic migrations directory.")
+@click.option(
+    "--dir", "directory", type=click.Path(file_okay=False), help="Generic migrations directory."
+)
 @click.pass_context
 def validate(ctx: click.Context, directory: str | None) -> int:
     """Check every generic file, its schema and the sum file; name the file and JSON path of
@@ -32,7 +34,9 @@ def validate(ctx: click.Context, directory: str | None) -> int:
 
 
 @click.command("hash")
-@click.option("--dir", "directory", type=click.Path(file_okay=False), help="Generic migrations directory.")
+@click.option(
+    "--dir", "directory", type=click.Path(file_okay=False), help="Generic migrations directory."
+)
 @click.pass_context
 def hash_(ctx: click.Context, directory: str | None) -> int:
     """Rewrite gen-migrate.sum from the files on disk (new files go last, by name)."""

@@ -204,7 +204,9 @@ def validate_dir(directory: Path) -> tuple[list[MigrationFile], list[Problem]]:
                 Problem(str(path), "$.id", f"id {mf.migration.id!r} differs from the file name")
             )
         if mf.migration.id in seen_ids:
-            problems.append(Problem(str(path), "$.id", f"duplicate id of {seen_ids[mf.migration.id]}"))
+            problems.append(
+                Problem(str(path), "$.id", f"duplicate id of {seen_ids[mf.migration.id]}")
+            )
         seen_ids[mf.migration.id] = name
         loaded.append(mf)
     problems += _check_sum(directory, sums, loaded)
@@ -234,10 +236,14 @@ def _check_sum(directory: Path, sums: SumFile | None, loaded: list[MigrationFile
             )
     for name in actual:
         if name not in listed:
-            problems.append(Problem(str(directory / name), "", "not in the sum file: run `gen-migrate hash`"))
+            problems.append(
+                Problem(str(directory / name), "", "not in the sum file: run `gen-migrate hash`")
+            )
     expected = render_sum(sums.entries).splitlines()[-1].split()[1].removeprefix("sha256:")
     if sums.set_hash != expected:
-        problems.append(Problem(sum_path, "", "set hash does not match its lines: run `gen-migrate hash`"))
+        problems.append(
+            Problem(sum_path, "", "set hash does not match its lines: run `gen-migrate hash`")
+        )
     return problems
 
 

@@ -33,7 +33,7 @@ class Migration(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    format: Literal[1] = FORMAT_VERSION
+    format: Literal[1] = 1
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     phase: Phase = "pre"
     source: Source

@@ -59,7 +59,7 @@ def classify(old: GenericType, new: GenericType) -> Safety:
         return Safety.WIDENING if _FLOAT_RANK[nk] > _FLOAT_RANK[ok] else Safety.NARROWING
     if ok in _INT_RANK and nk in _FLOAT_RANK:
         # float32 holds 24 bits of mantissa, float64 53: int16 fits either, int32 only float64.
-        exact = nk is TypeKind.FLOAT64 and ok is not TypeKind.INT64 or ok is TypeKind.INT16
+        exact = (nk is TypeKind.FLOAT64 and ok is not TypeKind.INT64) or ok is TypeKind.INT16
         return Safety.LOSSLESS if exact else Safety.NARROWING
     if ok in _INT_RANK and nk is TypeKind.DECIMAL:
         digits = {TypeKind.INT16: 5, TypeKind.INT32: 10, TypeKind.INT64: 19}[ok]

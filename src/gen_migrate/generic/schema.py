@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from gen_migrate.errors import InputError
 from gen_migrate.generic.operations import (
@@ -78,7 +79,8 @@ class Schema:
 
     def apply(self, op: Operation) -> None:
         """Replay one operation; raises :class:`ReplayError` when it does not fit."""
-        _APPLY[type(op)](self, op)
+        apply: Callable[[Schema, Any], None] = _APPLY[type(op)]
+        apply(self, op)
 
     def apply_all(self, ops: Iterable[Operation]) -> None:
         """Replay operations in order."""
@@ -192,7 +194,7 @@ def _drop_type(s: Schema, op: DropType) -> None:
     s.types.pop(op.name, None)
 
 
-_APPLY = {
+_APPLY: dict[type, Callable[[Schema, Any], None]] = {
     CreateTable: _create,
     DropTable: _drop,
     RenameTable: _rename_table,
