@@ -2,12 +2,14 @@
 
 The body is parsed with ``pglast.parser.parse_plpgsql_json`` (wrapped in a throwaway function
 definition). Every static SQL statement in it goes through the same translators as top-level
-text. A statement under an ``IF`` or in a block with an ``EXCEPTION`` handler is *guarded*: the
-common idioms (``IF NOT EXISTS (… information_schema.columns …) THEN ALTER TABLE …``, ``BEGIN
-CREATE TYPE … EXCEPTION WHEN duplicate_object THEN NULL``) run their DDL only when it fits the
-schema, so a guarded statement that does not fit the schema model is a no-op (noted), not an
-error. Refused: dynamic SQL (``EXECUTE``), DDL inside a loop, languages other than PL/pgSQL, and
-an unguarded statement that cannot be normalised. A block with no DDL is skipped.
+text; data changes, comments, functions and triggers are recognised by their leading keywords
+and passed over unparsed, as at top level. A statement under an ``IF`` or in a block with an
+``EXCEPTION`` handler is *guarded*: the common idioms (``IF NOT EXISTS (…
+information_schema.columns …) THEN ALTER TABLE …``, ``BEGIN CREATE TYPE … EXCEPTION WHEN
+duplicate_object THEN NULL``) run their DDL only when it fits the schema, so a guarded
+statement that does not fit the schema model is a no-op (noted), not an error. Refused: dynamic
+SQL (``EXECUTE``), DDL inside a loop, languages other than PL/pgSQL, and an unguarded statement
+that cannot be normalised. A block with no DDL is skipped.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from gen_migrate.capture.context import Ctx, JsonNode, Skip, Unsupported
+from gen_migrate.capture.prefilter import inert_kind
 from gen_migrate.capture.skip import REFUSED, SKIPPED
 from gen_migrate.capture.sqltext import StatementText
 
@@ -58,6 +61,8 @@ def do_block(ctx: Ctx, node: JsonNode) -> str:
         raise Unsupported(f"DO block body does not parse ({exc})") from None
     ran = 0
     for query, guarded, looped in _statements(tree, False, False):
+        if inert_kind(query) is not None:
+            continue
         try:
             parsed = json.loads(parse_sql_json(query))["stmts"]
         except ParseError as exc:

@@ -106,9 +106,13 @@ def _retype_all(ctx: Ctx, ref: TableRef, old: GenericType, new: GenericType) -> 
 def _swap_type(ty: GenericType, old: GenericType, new: GenericType) -> GenericType | None:
     if ty.kind is not old.kind and ty.kind is not TypeKind.ARRAY:
         return None
-    if ty.same(old):
+    old_key = old.key()
+    if ty.kind is old.kind and ty.key() == old_key:
         return new
-    if ty.kind is TypeKind.ARRAY and ty.element is not None and ty.element.same(old):
+    element = ty.element
+    if element is None or ty.kind is not TypeKind.ARRAY or element.kind is not old.kind:
+        return None
+    if element.key() == old_key:
         return GenericType(kind=TypeKind.ARRAY, element=new, pg=f"{new.pg}[]")
     return None
 

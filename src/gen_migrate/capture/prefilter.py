@@ -171,3 +171,27 @@ def _ident(raw: bytes) -> str | None:
     if len(raw) >= _MAX_IDENT:
         return None
     return raw.decode(errors="replace")
+
+
+_SIDE_EFFECT_FREE = frozenset(
+    {
+        "InsertStmt",
+        "UpdateStmt",
+        "DeleteStmt",
+        "CommentStmt",
+        "CreateFunctionStmt",
+        "CreateTrigStmt",
+    }
+)
+
+
+def inert_kind(statement: str) -> str | None:
+    """The node type of one statement recognised by its leading keywords as a kind that
+    neither changes columns nor teaches the normaliser anything (data changes, comments,
+    functions, triggers); ``None`` for every other statement."""
+    data = statement.encode()
+    start = LEAD.match(data).end()  # type: ignore[union-attr]
+    m = _HEAD.match(data, start)
+    if m is None or m.lastgroup not in _SIDE_EFFECT_FREE:
+        return None
+    return m.lastgroup

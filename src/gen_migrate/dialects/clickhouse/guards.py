@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from gen_migrate.dialects.clickhouse.quoting import literal
+from gen_migrate.dialects.clickhouse.quoting import ident, literal
 
 
 @dataclass(frozen=True)
@@ -17,8 +17,10 @@ class Guard:
     ``value`` present), ``column_type`` (``column`` has type ``value``), ``view_clean`` (view
     ``table`` no longer reads column ``column`` of source ``value``), ``temp_or_clean`` (temp view
     ``extra`` exists or ``view_clean`` holds), ``view_has`` (view ``table`` passes ``column``
-    through), ``temp_or_has``, ``view_no_star`` (view ``table`` lists its columns), ``never``
-    (always run: a pure check).
+    through), ``temp_or_has``, ``view_no_star`` (view ``table`` lists its columns),
+    ``column_default`` (``column``'s DEFAULT expression is ``value``, empty for none),
+    ``column_materialized`` (a finished ``MATERIALIZE COLUMN column`` mutation of ``table``
+    exists), ``never`` (always run: a pure check).
     """
 
     kind: str
@@ -45,6 +47,9 @@ class Guard:
             "temp_or_has": f"{self.extra} exists or view {self.table} passes "
             f"{self.value}.{self.column} through",
             "view_no_star": f"view {self.table} lists its columns (no *)",
+            "column_default": f"{self.table}.{self.column} has "
+            + (f"DEFAULT {self.value}" if self.value else "no DEFAULT"),
+            "column_materialized": f"MATERIALIZE COLUMN {self.column} of {self.table} finished",
             "never": "always runs (read-only check)",
         }
         return text.get(k, k)
@@ -87,6 +92,24 @@ def guard_holds(client: Any, database: str, guard: Guard) -> bool:
         ).result_rows
         return str(rows[0][0]) if rows else None
 
+    def column_default(table: str, column: str) -> str | None:
+        rows = client.query(
+            f"SELECT default_expression FROM system.columns WHERE database = {db} "
+            f"AND table = {literal(table)} AND name = {literal(column)}"
+        ).result_rows
+        return str(rows[0][0]) if rows else None
+
+    def materialized(table: str, column: str) -> bool:
+        rows = client.query(
+            f"SELECT command FROM system.mutations WHERE database = {db} "
+            f"AND table = {literal(table)} AND is_done "
+            "AND position(command, 'MATERIALIZE COLUMN') > 0"
+        ).result_rows
+        names = {column, ident(column)}
+        return any(
+            str(r[0]).strip("()").strip()[len("MATERIALIZE COLUMN ") :] in names for r in rows
+        )
+
     def view_clean(view: str) -> bool:
         exists, query = table_info(view)
         if not exists:
@@ -113,6 +136,10 @@ def guard_holds(client: Any, database: str, guard: Guard) -> bool:
         return column_type(guard.table, guard.column) == guard.value
     if k == "view_clean":
         return view_clean(guard.table)
+    if k == "column_default":
+        return column_default(guard.table, guard.column) == guard.value
+    if k == "column_materialized":
+        return materialized(guard.table, guard.column)
     if k == "view_has":
         exists, query = table_info(guard.table)
         return exists and guard.column in ViewQuery(query, guard.value, database).outputs()

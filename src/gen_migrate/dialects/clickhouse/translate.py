@@ -48,11 +48,18 @@ TEMP_SUFFIX = "__gm_tmp"
 SWAP_PREFIX = "_gm_swap_"
 _DOUBLE_COUNTING = ("Summing", "Aggregating", "Collapsing", "VersionedCollapsing")
 _NUMERIC_KINDS = frozenset(
-    (TypeKind.INT16, TypeKind.INT32, TypeKind.INT64, TypeKind.FLOAT32, TypeKind.FLOAT64,
-     TypeKind.DECIMAL)
+    (
+        TypeKind.INT16,
+        TypeKind.INT32,
+        TypeKind.INT64,
+        TypeKind.FLOAT32,
+        TypeKind.FLOAT64,
+        TypeKind.DECIMAL,
+    )
 )
 _TEXTUAL_KINDS = frozenset((TypeKind.STRING, TypeKind.ENUM, TypeKind.UUID))
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+_TTL = re.compile(r"\bTTL\b(.*?)(?:\bSETTINGS\b|$)", re.S)
 _CAST_LITERAL = re.compile(r"^'((?:[^']|'')*)'(::[\w\s\"().,\[\]]+)?$")
 
 
@@ -504,15 +511,12 @@ class Planner:
         views = [
             (v, q) for v, q in self.readers(live.name) if q.use(c).reads or q.star_passthrough()
         ]
-        if live.engine == "Null":
-            # Null tables hold no rows and do not support RENAME COLUMN: add the new name,
-            # point the views at it, drop the old one (no window where inserts fail).
-            col = live.columns[c]
-            default = f" {col.default_kind} {col.default_expression}" if col.default_kind else ""
-            self.add_step(live, d, f"{col.type}{default}", "Null table: rename as add + drop")
-            for view, vq in views:
-                self.modify_for_rename(view, vq, live.name, c, d)
-            self.drop_step(live, c, "Null table: rename as add + drop")
+        if not views and live.engine != "Null":
+            self.rename_step(live, c, d)
+            return
+        blocker = self.copy_blocker(live, c)
+        if blocker is None:
+            self.rename_by_copy(live, c, d, views)
             return
         statements = [self.alter(live.name, f"RENAME COLUMN {ident(c)} TO {ident(d)}")]
         guards = [Guard("column_renamed", live.name, c, d)]
@@ -523,31 +527,105 @@ class Planner:
             view.as_select = new_sql
         names = ", ".join(v.name for v, _ in views)
         self.step(
-            f"rename column {live.name}.{c} to {d}"
-            + (f" and rewrite views {names} (read {d} as {c})" if views else ""),
+            f"rename column {live.name}.{c} to {d} and rewrite views {names} (read {d} as {c})",
             statements,
             guards,
-            (
-                "one step, statements back to back: views read the old name until rewritten, "
-                "so inserts in that window fail; MODIFY QUERY for every strategy (a view "
-                "reading the new name cannot be created before the rename); output names "
-                "and targets stay"
-            )
-            if views
-            else "",
+            f"RENAME COLUMN in place because {blocker}; statements back to back: views read "
+            "the old name until rewritten, so inserts in that window fail; output names and "
+            "targets stay",
         )
         cols = live.columns
         live.columns = {(d if n == c else n): v for n, v in cols.items()}
 
-    def modify_for_rename(
-        self, view: LiveTable, vq: ViewQuery, source: str, c: str, d: str
+    def copy_blocker(self, table: LiveTable, column: str) -> str | None:
+        """Why a rename of ``column`` cannot go through a copy (add + rewrite + drop), or None:
+        DROP COLUMN is refused while a skip index or TTL names the column, which RENAME COLUMN
+        rewrites; a computed column cannot be copied by a DEFAULT."""
+        kind = table.columns[column].default_kind
+        if kind not in ("", "DEFAULT"):
+            return f"{table.name}.{column} is {kind}"
+        for name, expr in table.skip_indices.items():
+            if column in column_refs(expr):
+                return f"skip index {name} uses {column}"
+        ttl = _TTL.search(table.create_query)
+        if ttl and re.search(
+            rf"(?<![\w`]){re.escape(column)}(?![\w`])|`{re.escape(column)}`", ttl.group(1)
+        ):
+            return f"the TTL of {table.name} uses {column}"
+        return None
+
+    def rename_by_copy(
+        self, live: LiveTable, c: str, d: str, views: list[tuple[LiveTable, ViewQuery]]
     ) -> None:
-        new_sql = vq.renamed(c, d)
+        """Rename a column views read without a moment where an insert fails: add ``d DEFAULT
+        c``, point the views at ``d``, materialize ``d``, give it ``c``'s default, drop ``c``."""
+        src = live.name
+        col = live.columns[c]
+        self.step(
+            f"add column {src}.{d} (rename of {c}: DEFAULT {c})",
+            [
+                self.alter(
+                    src,
+                    f"ADD COLUMN IF NOT EXISTS {ident(d)} {col.type} DEFAULT {ident(c)} "
+                    f"AFTER {ident(c)}",
+                )
+            ],
+            Guard("column_exists", src, d),
+            f"metadata only: inserts naming {c} fill {d} from it, rows written before read {d} "
+            f"computed from {c}; views still read {c}",
+        )
+        for view, vq in views:
+            self.rename_view(view, vq, src, c, d)
+        if live.engine != "Null":
+            self.step(
+                f"materialize {src}.{d}",
+                [self.alter(src, f"MATERIALIZE COLUMN {ident(d)} SETTINGS mutations_sync = 2")],
+                Guard("column_materialized", src, d),
+                f"a mutation writes {d} into the parts written before it existed (waits for "
+                f"it); without it those rows would lose the value once {c} is dropped",
+            )
+        keep = col.default_kind == "DEFAULT"
+        self.step(
+            f"set the DEFAULT of {src}.{d} to {c}'s ({col.default_expression})"
+            if keep
+            else f"remove the DEFAULT of {src}.{d}",
+            [
+                self.alter(
+                    src,
+                    f"MODIFY COLUMN {ident(d)} "
+                    + (f"DEFAULT {col.default_expression}" if keep else "REMOVE DEFAULT"),
+                )
+            ],
+            Guard("column_default", src, d, col.default_expression if keep else ""),
+            f"{c} cannot be dropped while {d}'s DEFAULT reads it; from here an insert naming "
+            f"only {c} leaves {d} at its default (the consumer's column filter drops {c} once "
+            "it is gone)",
+        )
+        self.step(
+            f"drop column {src}.{c} (renamed to {d})",
+            [self.alter(src, f"DROP COLUMN IF EXISTS {ident(c)}")],
+            Guard("column_absent", src, c),
+        )
+        live.columns = {
+            (d if n == c else n): (
+                LiveColumn(d, v.type, v.default_kind, v.default_expression) if n == c else v
+            )
+            for n, v in live.columns.items()
+        }
+
+    def rename_view(self, view: LiveTable, vq: ViewQuery, source: str, c: str, d: str) -> None:
+        """Point ``view`` at ``d`` (output names stay): MODIFY QUERY, or the temp-view +
+        EXCHANGE sequence when ``mv_strategy`` is ``exchange`` and the view has a TO table."""
+        new_sql = vq.renamed(c, d, both_exist=True)
+        if self.config.mv_strategy == "exchange" and view.target_table:
+            self.rewrite_view(view, new_sql, source, c, f"read {d} as {c}")
+            return
         self.step(
             f"rewrite view {view.name} (read {d} as {c}) with MODIFY QUERY",
             [self.alter(view.name, f"MODIFY QUERY {new_sql}")],
             Guard("view_clean", view.name, c, source),
-            "MODIFY QUERY for every strategy: output names (and the target) stay",
+            f"{source} has both {c} and {d} now: MODIFY QUERY swaps the query at once, no "
+            "insert is written twice; output names (and the target) stay",
         )
         view.as_select = new_sql
 

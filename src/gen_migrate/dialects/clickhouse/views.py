@@ -208,8 +208,11 @@ class ViewQuery:
                     star.set("except_", excluded)
         return render(self.tree)
 
-    def renamed(self, column: str, new_name: str) -> str:
-        """The SELECT reading ``new_name`` where it read ``column``, output names unchanged."""
+    def renamed(self, column: str, new_name: str, *, both_exist: bool = False) -> str:
+        """The SELECT reading ``new_name`` where it read ``column``, output names unchanged.
+
+        A star view gets ``* EXCEPT (new_name), new_name AS column``; with ``both_exist`` (the
+        source has both names while a rename is under way) ``column`` is excluded too."""
         for col in self.use(column).refs:
             item_parent = col.parent
             col.set("this", exp.to_identifier(new_name))
@@ -219,7 +222,10 @@ class ViewQuery:
         if top is not None and self.star_passthrough():
             for star in [e for e in top.expressions if isinstance(e, exp.Star)]:
                 excluded = list(star.args.get("except_") or [])
-                excluded.append(exp.column(new_name))
+                names = {c.name for c in excluded}
+                for name in (column, new_name) if both_exist else (new_name,):
+                    if name not in names:
+                        excluded.append(exp.column(name))
                 star.set("except_", excluded)
                 top.select(exp.alias_(exp.column(new_name), column), copy=False)
         return render(self.tree)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from gen_migrate.dialects.base import (
 from gen_migrate.dialects.iceberg.apply import StepRunner
 from gen_migrate.dialects.iceberg.catalog import close_catalog, open_catalog
 from gen_migrate.dialects.iceberg.config import IcebergTargetConfig
-from gen_migrate.dialects.iceberg.introspect import column_types, table_metadata
+from gen_migrate.dialects.iceberg.introspect import LiveTable, read_tables
 from gen_migrate.dialects.iceberg.state import collect
 from gen_migrate.dialects.iceberg.translate import Policy, expected_table, translate
 from gen_migrate.dialects.iceberg.types import type_map
@@ -42,6 +43,7 @@ class IcebergTarget(Target):
             set_not_null=config.set_not_null,
         )
         self._catalog: Any = None
+        self._snapshot: _Snapshot | None = None
         try:
             self.policy.table_name(TableRef(schema="public", name="t"))
         except (KeyError, IndexError, ValueError) as exc:
@@ -64,6 +66,7 @@ class IcebergTarget(Target):
 
     def close(self) -> None:
         """Release the catalog's connections."""
+        self._snapshot = None
         if self._catalog is not None:
             close_catalog(self._catalog)
             self._catalog = None
@@ -72,12 +75,25 @@ class IcebergTarget(Target):
         """The Iceberg table name of a source table."""
         return self.policy.table_name(ref)
 
+    def _read(self) -> _Snapshot:
+        """The namespace properties and every table of it, read once per open target (until
+        :meth:`execute` changes the store)."""
+        if self._snapshot is None:
+            ns = self.policy.namespace
+            self._snapshot = _Snapshot(
+                dict(self.catalog.load_namespace_properties(ns)), read_tables(self.catalog, ns)
+            )
+        return self._snapshot
+
     def applied(self) -> dict[str, AppliedMigration]:
         """Steps recorded on the namespace and on every table of it."""
-        ns = self.policy.namespace
-        sources: list[dict[str, str]] = [dict(self.catalog.load_namespace_properties(ns))]
-        sources += [dict(m.properties) for m in table_metadata(self.catalog, ns, None).values()]
-        return collect(sources)
+        snapshot = self._read()
+        return collect([snapshot.namespace, *(t.properties for t in snapshot.tables.values())])
+
+    def _applied_now(self) -> dict[str, AppliedMigration]:
+        """:meth:`applied` read afresh (the store changes while a plan runs)."""
+        self._snapshot = None
+        return self.applied()
 
     def plan(self, migration: Migration, checksum: str, before: Schema) -> MigrationPlan:
         """One step per operation that changes an Iceberg table; needs no catalog call."""
@@ -90,8 +106,15 @@ class IcebergTarget(Target):
                 f"{plan.migration_id}: refused on target {self.name}: {plan.refusals[0]}",
                 detail="\n".join(str(r) for r in plan.refusals),
             )
+        self._snapshot = None
+        try:
+            self._run(plan, on_step)
+        finally:
+            self._snapshot = None
+
+    def _run(self, plan: MigrationPlan, on_step: StepCallback | None) -> None:
         runner = StepRunner(
-            self.catalog, self.policy.namespace, plan.checksum, len(plan.steps), self.applied
+            self.catalog, self.policy.namespace, plan.checksum, len(plan.steps), self._applied_now
         )
         if not plan.steps:
             runner.record_empty(plan.migration_id)
@@ -110,8 +133,8 @@ class IcebergTarget(Target):
     def live_columns(self, tables: Sequence[TableRef]) -> dict[TableRef, dict[str, str]]:
         """Iceberg type spellings of the managed tables present (one query on a SQL catalog)."""
         names = {self.table_name(t): t for t in tables}
-        found = table_metadata(self.catalog, self.policy.namespace, names)
-        return {names[n]: column_types(m) for n, m in found.items() if n in names}
+        found = self._read().tables
+        return {ref: dict(found[n].columns) for n, ref in names.items() if n in found}
 
     def expected_columns(
         self, schema: Schema, tables: Sequence[TableRef]
@@ -122,6 +145,14 @@ class IcebergTarget(Target):
             for ref in tables
             if ref in schema.tables
         }
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """What one read of the catalog found: namespace properties and the tables."""
+
+    namespace: dict[str, str]
+    tables: dict[str, LiveTable]
 
 
 def _reporter(on_step: StepCallback, step: Step) -> Callable[[], None]:
