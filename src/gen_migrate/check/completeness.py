@@ -13,6 +13,7 @@ from collections.abc import Callable
 from gen_migrate.check.counting import QueryCount, counting_cursor
 from gen_migrate.config import Config
 from gen_migrate.errors import StepFailedError
+from gen_migrate.generic.compare import column_diffs
 from gen_migrate.generic.operations import TableRef
 from gen_migrate.generic.schema import TableSchema
 
@@ -30,24 +31,24 @@ def capture_problems(
     if live is None:
         return [f"table {ref} is in {GENERIC} but not in Postgres"]
     out: list[str] = []
-    for name, col in sorted(live.columns.items()):
-        other = generic.columns.get(name)
-        if other is None:
+    # The generic replay is what is expected; Postgres is what is.
+    for d in sorted(column_diffs(generic, live), key=lambda d: (d.kind == "missing", d.name)):
+        col, other = d.actual, d.expected
+        if d.kind == "extra":
             out.append(
-                f"column {ref.name}.{name} exists in Postgres but in no generic migration: "
+                f"column {ref.name}.{d.name} exists in Postgres but in no generic migration: "
                 "run capture"
             )
-        elif not col.type.same(other.type):
+        elif d.kind == "missing":
+            out.append(f"column {ref.name}.{d.name} is in {GENERIC} but not in Postgres")
+        elif d.kind == "type" and col is not None and other is not None:
             out.append(
-                f"column {ref.name}.{name} is {col.type.describe()} in Postgres, "
+                f"column {ref.name}.{d.name} is {col.type.describe()} in Postgres, "
                 f"{other.type.describe()} in {GENERIC}: run capture"
             )
-        elif col.nullable != other.nullable:
+        elif col is not None:
             got = "nullable" if col.nullable else "NOT NULL"
-            out.append(f"column {ref.name}.{name} is {got} in Postgres, not in {GENERIC}")
-    for name in sorted(generic.columns):
-        if name not in live.columns:
-            out.append(f"column {ref.name}.{name} is in {GENERIC} but not in Postgres")
+            out.append(f"column {ref.name}.{d.name} is {got} in Postgres, not in {GENERIC}")
     return out
 
 

@@ -13,8 +13,10 @@ replayed.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
 
-from gen_migrate.generic.operations import TableRef
+from gen_migrate.generic.operations import Column, TableRef
 from gen_migrate.generic.schema import Schema, TableSchema
 
 
@@ -22,27 +24,59 @@ def _key(ref: TableRef) -> tuple[str, str]:
     return (ref.schema, ref.name)
 
 
-def diff_tables(expected: TableSchema, actual: TableSchema) -> list[str]:
-    """Differences between two versions of one table, one line per column."""
-    out: list[str] = []
-    ref = expected.ref
+@dataclass(frozen=True)
+class ColumnDiff:
+    """One column that differs: ``missing`` (only expected has it), ``extra`` (only actual),
+    ``type`` or ``nullability``; ``expected``/``actual`` are the two sides where they exist."""
+
+    kind: Literal["missing", "extra", "type", "nullability"]
+    name: str
+    expected: Column | None
+    actual: Column | None
+
+
+def column_diffs(expected: TableSchema, actual: TableSchema) -> list[ColumnDiff]:
+    """Column differences of two versions of one table: expected's columns in order, then the
+    columns only ``actual`` has."""
+    out: list[ColumnDiff] = []
     for name, col in expected.columns.items():
         other = actual.columns.get(name)
         if other is None:
-            out.append(f"{ref}.{name}: column missing (expected {col.type.describe()})")
+            out.append(ColumnDiff("missing", name, col, None))
             continue
         if not col.type.same(other.type):
-            out.append(
-                f"{ref}.{name}: type {other.type.describe()} ({other.type.pg or '?'}), "
-                f"expected {col.type.describe()} ({col.type.pg or '?'})"
-            )
+            out.append(ColumnDiff("type", name, col, other))
         if col.nullable != other.nullable:
-            want = "nullable" if col.nullable else "NOT NULL"
-            got = "nullable" if other.nullable else "NOT NULL"
-            out.append(f"{ref}.{name}: {got}, expected {want}")
-    for name, col in actual.columns.items():
-        if name not in expected.columns:
-            out.append(f"{ref}.{name}: unexpected column ({col.type.describe()})")
+            out.append(ColumnDiff("nullability", name, col, other))
+    out += [
+        ColumnDiff("extra", name, None, col)
+        for name, col in actual.columns.items()
+        if name not in expected.columns
+    ]
+    return out
+
+
+def _nullability(col: Column) -> str:
+    return "nullable" if col.nullable else "NOT NULL"
+
+
+def diff_tables(expected: TableSchema, actual: TableSchema) -> list[str]:
+    """Differences between two versions of one table, one line per column."""
+    ref = expected.ref
+    out: list[str] = []
+    for d in column_diffs(expected, actual):
+        want, got = d.expected, d.actual
+        if d.kind == "missing" and want is not None:
+            out.append(f"{ref}.{d.name}: column missing (expected {want.type.describe()})")
+        elif d.kind == "extra" and got is not None:
+            out.append(f"{ref}.{d.name}: unexpected column ({got.type.describe()})")
+        elif d.kind == "type" and want is not None and got is not None:
+            out.append(
+                f"{ref}.{d.name}: type {got.type.describe()} ({got.type.pg or '?'}), "
+                f"expected {want.type.describe()} ({want.type.pg or '?'})"
+            )
+        elif want is not None and got is not None:
+            out.append(f"{ref}.{d.name}: {_nullability(got)}, expected {_nullability(want)}")
     return out
 
 
