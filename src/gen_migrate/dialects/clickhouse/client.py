@@ -30,7 +30,8 @@ def open_client(url: str | None, root: Path) -> Any:
     try:
         if local is not None:
             local.mkdir(parents=True, exist_ok=True)
-            return clickhouse_connect.get_client(dsn=f"chdb://{local}")
+            # chdb://relative/path would read as host "relative" and database "path".
+            return clickhouse_connect.get_client(dsn=f"chdb://{local.resolve()}")
         assert url is not None
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
