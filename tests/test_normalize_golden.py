@@ -353,3 +353,33 @@ def test_expression_text_matches_the_scanner_reading(
     )
     assert quick == scanned
     assert quick
+
+
+_HEADS = ["0", "1.5", "1.", "1e5", ".5", "now()", "now ()", "f(x)", "'a'", "'a''b'", "'a\\b'"]
+_HEADS += ["E'x'", "NULL", "CASE", "END", "abc$d", "abé", "x.y", '"q"', "-1", "TRUE", "a_b9"]
+_TAILS = ["", ",", ", b int", ")", ";", "]", " NOT NULL", " null", " PRIMARY KEY", " ::text"]
+_TAILS += [" + 1", " -- c\n,", " AT TIME ZONE 'utc'", ' COLLATE "C"', " e5", "$", " é", " 'x'"]
+_TAILS += [" END", "(1)", " REFERENCES t", " CONSTRAINT c"]
+
+
+@pytest.mark.parametrize("column_constraint", [True, False])
+@pytest.mark.parametrize("keyword", ["DEFAULT", "USING"])
+def test_single_token_expressions_read_as_the_token_walk_reads_them(
+    keyword: str, column_constraint: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gen_migrate.capture import sqltext
+
+    def read(text: str) -> str:
+        return sqltext.StatementText(text, text.isascii()).expression_after(
+            keyword, len("x int "), column_constraint=column_constraint
+        )
+
+    texts = [f"x int {keyword}\n {head}{tail}" for head in _HEADS for tail in _TAILS]
+    quick = [read(text) for text in texts]
+    answered = sum(
+        sqltext._simple_expression(text, len(f"x int {keyword}"), column_constraint) is not None
+        for text in texts
+    )
+    monkeypatch.setattr(sqltext, "_simple_expression", lambda *args: None)
+    assert quick == [read(text) for text in texts]
+    assert answered >= len(_HEADS) // 2 * 4  # the fast path answers the common forms

@@ -107,6 +107,8 @@ def _has_enum(ts: TableSchema) -> bool:
 class Ctx:
     """One statement being translated: emits operations onto the schema, undoably."""
 
+    __slots__ = ("_tables", "_types", "base", "notes", "ops", "registry", "schema", "state", "text")
+
     def __init__(
         self,
         schema: Schema,
@@ -137,18 +139,24 @@ class Ctx:
         self.ops.append(op)
 
     def _remember(self, op: Operation) -> None:
-        refs: list[TableRef] = []
-        table = getattr(op, "table", None)
+        table: TableRef | None = op.__dict__.get("table")
         if table is not None:
-            refs.append(table)
-            if isinstance(op, RenameTable):
-                refs.append(table_ref(table.schema, op.new_name))
+            saved = self._tables
+            if type(op) is RenameTable:
+                refs = [table, table_ref(table.schema, op.new_name)]
+            elif table in saved:
+                if self.state.enum_tables is not None:
+                    self._note_enums(op, [table])
+                return
+            else:
+                refs = [table]
             if self.state.enum_tables is not None:
                 self._note_enums(op, refs)
+            tables = self.schema.tables
             for ref in refs:
-                if ref not in self._tables:
-                    ts = self.schema.tables.get(ref)
-                    self._tables[ref] = (
+                if ref not in saved:
+                    ts = tables.get(ref)
+                    saved[ref] = (
                         None
                         if ts is None
                         else TableSchema(ts.ref, dict(ts.columns), list(ts.primary_key))

@@ -43,7 +43,7 @@ class NormalizeError(InputError):
     """
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """What became of one statement."""
 
@@ -305,9 +305,15 @@ def fold_swaps(ops: list[Operation]) -> list[Operation]:
     The three renames must be consecutive operations, in that order.
     """
     out: list[Any] = list(ops)
+    if sum(isinstance(op, RenameColumn) for op in out) < 3:
+        return out
     i = 0
     while i + 2 < len(out):
-        r1, r2, r3 = out[i], out[i + 1], out[i + 2]
+        r1 = out[i]
+        if not isinstance(r1, RenameColumn):
+            i += 1
+            continue
+        r2, r3 = out[i + 1], out[i + 2]
         if (
             isinstance(r1, RenameColumn)
             and isinstance(r2, RenameColumn)

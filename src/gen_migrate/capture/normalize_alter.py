@@ -98,11 +98,7 @@ def alter_table_shallow(ctx: Ctx, payload: str) -> str | None:
     the action and constraint kinds are enum names, which never occur escaped in strings.
     """
     subtypes = _SUBTYPE.findall(payload)
-    if (
-        not subtypes
-        or any(s in _LINKS for s in subtypes)
-        or any(s not in NO_COLUMN_CHANGE and s != "AT_AddConstraint" for s in subtypes)
-    ):
+    if not subtypes or not _SHALLOW_OK.issuperset(subtypes):
         return None
     contypes = _CONTYPE.findall(payload)
     if any(c in ("CONSTR_PRIMARY", "CONSTR_NOTNULL") for c in contypes):
@@ -357,3 +353,6 @@ _ACTIONS: dict[str, _Action] = {
     "AT_DropNotNull": _drop_not_null,
     "AT_ColumnDefault": _column_default,
 }
+
+_SHALLOW_OK = frozenset(NO_COLUMN_CHANGE.keys() - _LINKS.keys() | {"AT_AddConstraint"})
+"""Actions :func:`alter_table_shallow` may decide from the JSON text."""

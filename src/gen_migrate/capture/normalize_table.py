@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gen_migrate.capture.construct import construct
+from gen_migrate.capture.construct import construct, replace
 from gen_migrate.capture.context import Ctx, JsonNode, Skip, Unsupported, range_ref
 from gen_migrate.capture.pgtypes import is_serial, quote_ident
 from gen_migrate.generic.operations import Column, CreateTable, TableRef
@@ -101,7 +101,7 @@ def create_table(ctx: Ctx, node: JsonNode) -> str:
         for col in pts.columns.values():
             if col.name not in columns:
                 keep = node.get("partbound") or col.identity is None
-                columns[col.name] = col if keep else col.model_copy(update={"identity": None})
+                columns[col.name] = col if keep else replace(col, identity=None)
     for item in node.get("tableElts", ()):
         if "ColumnDef" in item:
             cdef = item["ColumnDef"]
@@ -122,11 +122,10 @@ def create_table(ctx: Ctx, node: JsonNode) -> str:
                         f"column {name} has type {col.type.pg}, the inherited one "
                         f"{inherited.type.pg}"
                     )
-                col = col.model_copy(
-                    update={
-                        "nullable": col.nullable and inherited.nullable,
-                        "default": col.default if col.default is not None else inherited.default,
-                    }
+                col = replace(
+                    col,
+                    nullable=col.nullable and inherited.nullable,
+                    default=col.default if col.default is not None else inherited.default,
                 )
             columns[name] = col
             if primary:
@@ -141,7 +140,7 @@ def create_table(ctx: Ctx, node: JsonNode) -> str:
         if name not in columns:
             raise Unsupported(f"primary key column {name} is not a column of {ref}")
         if columns[name].nullable:
-            columns[name] = columns[name].model_copy(update={"nullable": False})
+            columns[name] = replace(columns[name], nullable=False)
     ctx.emit(construct(CreateTable, table=ref, columns=list(columns.values()), primary_key=pk))
     for parent in parents:
         ctx.state.children.setdefault(parent, []).append(ref)
@@ -158,7 +157,7 @@ def _table_constraint(con: JsonNode, columns: dict[str, Column]) -> list[str]:
     if con["contype"] == "CONSTR_NOTNULL":
         for name in keys:
             if name in columns:
-                columns[name] = columns[name].model_copy(update={"nullable": False})
+                columns[name] = replace(columns[name], nullable=False)
     return []
 
 
@@ -174,5 +173,5 @@ def _like(ctx: Ctx, like: JsonNode, columns: dict[str, Column]) -> list[str]:
             update["identity"] = None
         if not options & _LIKE_GENERATED:
             update["generated"] = None
-        columns[col.name] = col.model_copy(update=update) if update else col
+        columns[col.name] = replace(col, **update) if update else col
     return list(src.primary_key) if options & _LIKE_INDEXES else []

@@ -76,20 +76,24 @@ def replace_type(ctx: Ctx, ref: TableRef, old: GenericType, new: GenericType) ->
 def _retype_all(ctx: Ctx, ref: TableRef, old: GenericType, new: GenericType) -> None:
     """Domains over ``old`` and every column of ``old`` (or an array of it) get ``new``."""
     old_key = old.key()
+    old_kind = old.kind
     for tref, ty in list(ctx.schema.types.items()):
-        if ty.kind is old.kind and ty.key() == old_key and tref != ref:
+        if ty.kind is old_kind and ty.key() == old_key and tref != ref:
             ctx.emit(construct(DefineType, name=tref, type=new))
     tables = (
         ctx.state.tables_with_enums(ctx.schema)
-        if old.kind is TypeKind.ENUM
+        if old_kind is TypeKind.ENUM
         else list(ctx.schema.tables.items())
     )
-    kinds = (old.kind, TypeKind.ARRAY)
+    array = TypeKind.ARRAY
     candidates = [
-        (tref, col) for tref, ts in tables for col in ts.columns.values() if col.type.kind in kinds
+        (tref, col)
+        for tref, ts in tables
+        for col in ts.columns.values()
+        if col.type.kind is old_kind or col.type.kind is array
     ]
     for tref, col in candidates:
-        retyped = _swap_type(col.type, old, new)
+        retyped = _swap_key(col.type, old_kind, old_key, new)
         if retyped is not None:
             ctx.emit(
                 construct(
@@ -104,13 +108,21 @@ def _retype_all(ctx: Ctx, ref: TableRef, old: GenericType, new: GenericType) -> 
 
 
 def _swap_type(ty: GenericType, old: GenericType, new: GenericType) -> GenericType | None:
-    if ty.kind is not old.kind and ty.kind is not TypeKind.ARRAY:
-        return None
-    old_key = old.key()
-    if ty.kind is old.kind and ty.key() == old_key:
+    return _swap_key(ty, old.kind, old.key(), new)
+
+
+def _swap_key(
+    ty: GenericType, old_kind: TypeKind, old_key: tuple[object, ...], new: GenericType
+) -> GenericType | None:
+    """``new`` for a type equal to the old one (by ``old_kind`` and ``old_key``), an array of
+    ``new`` for an array of it, else ``None``."""
+    kind = ty.kind
+    if kind is old_kind and ty.key() == old_key:
         return new
+    if kind is not TypeKind.ARRAY:
+        return None
     element = ty.element
-    if element is None or ty.kind is not TypeKind.ARRAY or element.kind is not old.kind:
+    if element is None or element.kind is not old_kind:
         return None
     if element.key() == old_key:
         return GenericType(kind=TypeKind.ARRAY, element=new, pg=f"{new.pg}[]")

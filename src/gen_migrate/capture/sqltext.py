@@ -82,6 +82,39 @@ def _tokens_from(text: str, pos: int) -> Iterator[tuple[int, int, str]]:
         yield start, stop - 1, name
 
 
+_SIMPLE = re.compile(
+    r"""\s*(?P<e>
+        (?P<w>[A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_$\x80-\U0010ffff])(?:\s*\(\s*\))?
+      | [0-9]+(?:\.[0-9]+)?(?![0-9.])
+      | '[^'\\]*'
+    )\s*(?:
+        (?P<stop>[,;)\]])
+      | (?P<kw>[A-Za-z_]+)(?![A-Za-z0-9_$\x80-\U0010ffff])
+      | \Z
+    )""",
+    re.VERBOSE,
+)
+"""The common expression: one word (maybe called without arguments), number or plain string,
+followed by the end, a ``,``/``;``/``)``/``]`` or a word."""
+
+
+def _simple_expression(text: str, pos: int, column_constraint: bool) -> str | None:
+    """What the token walk of :meth:`StatementText.expression_after` returns from ``pos`` when
+    the expression is one :data:`_SIMPLE` token; ``None`` when it is not (or may not be)."""
+    m = _SIMPLE.match(text, pos)
+    if m is None:
+        return None
+    word = m.group("w")
+    if word is not None and word.upper() in ("CASE", "END"):
+        return None
+    follower = m.group("kw")
+    if follower is not None and (
+        not column_constraint or _WORDS.get(follower.upper()) not in _CONSTRAINT_START
+    ):
+        return None
+    return m.group("e")
+
+
 def min_location(node: Any) -> int:
     """Smallest non-negative ``location`` in a JSON subtree (-1 when there is none)."""
     best = -1
@@ -102,6 +135,8 @@ def min_location(node: Any) -> int:
 
 class StatementText:
     """One statement's text with its scanner tokens, built on first use."""
+
+    __slots__ = ("_encoded", "_tokens", "ascii", "text")
 
     def __init__(self, text: str, ascii_only: bool) -> None:
         self.text = text
@@ -145,6 +180,10 @@ class StatementText:
             after = -1 if found is None else found.end(1)
         if after < 0 or text.find("/*", after) >= 0:
             return self._scanned_expression_after(keyword, at, column_constraint)
+        if keyword != "AS":
+            simple = _simple_expression(text, after, column_constraint)
+            if simple is not None:
+                return simple
         tokens = _tokens_from(text, after)
         head = next(tokens, None)
         if head is not None and keyword == "AS" and head[2] == "ASCII_40":

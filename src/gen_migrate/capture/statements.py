@@ -37,7 +37,7 @@ _STMT_HEAD = '{"stmt":{"'
 _TAIL = re.compile(r'\}(?:,"stmt_location":(\d+))?(?:,"stmt_len":(\d+))?\}\Z')
 
 
-@dataclass
+@dataclass(slots=True)
 class RawStatement:
     """One statement: its node type, its JSON (decoded on demand) and where it is.
 

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 from gen_migrate.errors import InputError
 from gen_migrate.generic.operations import (
     AddColumn,
@@ -105,6 +107,24 @@ class Schema:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
+_new = object.__new__
+_SET_DICT: Callable[[Any, Any], None] = vars(BaseModel)["__dict__"].__set__
+_SET_FIELDS_SET: Callable[[Any, Any], None] = vars(BaseModel)["__pydantic_fields_set__"].__set__
+
+
+def _with(col: Column, **update: Any) -> Column:
+    """``col.model_copy(update=update)`` without pydantic's generic copy machinery (the replay
+    copies a column on every rename, retype, nullability or default change)."""
+    values = col.__dict__.copy()
+    values.update(update)
+    copy: Column = _new(Column)
+    _SET_DICT(copy, values)
+    _SET_FIELDS_SET(copy, col.__pydantic_fields_set__ | update.keys())
+    object.__setattr__(copy, "__pydantic_extra__", col.__pydantic_extra__)
+    object.__setattr__(copy, "__pydantic_private__", col.__pydantic_private__)
+    return copy
+
+
 def _jsonable(key: tuple[object, ...]) -> Iterable[object]:
     for part in key:
         yield list(_jsonable(part)) if isinstance(part, tuple) else part
@@ -154,7 +174,7 @@ def _rename_col(s: Schema, op: RenameColumn) -> None:
         raise ReplayError(f"cannot rename {op.table}.{op.column}: {op.new_name} exists")
     ts.columns = {
         (op.new_name if n == op.column else n): (
-            col.model_copy(update={"name": op.new_name}) if n == op.column else c
+            _with(col, name=op.new_name) if n == op.column else c
         )
         for n, c in ts.columns.items()
     }
@@ -164,7 +184,7 @@ def _rename_col(s: Schema, op: RenameColumn) -> None:
 def _swap(s: Schema, op: SwapColumns) -> None:
     ts = s.table(op.table)
     a, b = ts.column(op.a), ts.column(op.b)
-    renamed = {op.a: b.model_copy(update={"name": op.a}), op.b: a.model_copy(update={"name": op.b})}
+    renamed = {op.a: _with(b, name=op.a), op.b: _with(a, name=op.b)}
     # Positions stay; what each position holds is exchanged.
     ts.columns = {n: renamed.get(n, c) for n, c in ts.columns.items()}
     swap = {op.a: op.b, op.b: op.a}
@@ -173,17 +193,17 @@ def _swap(s: Schema, op: SwapColumns) -> None:
 
 def _retype(s: Schema, op: AlterColumnType) -> None:
     ts = s.table(op.table)
-    ts.columns[op.column] = ts.column(op.column).model_copy(update={"type": op.new_type})
+    ts.columns[op.column] = _with(ts.column(op.column), type=op.new_type)
 
 
 def _nullable(s: Schema, op: SetNullable) -> None:
     ts = s.table(op.table)
-    ts.columns[op.column] = ts.column(op.column).model_copy(update={"nullable": op.nullable})
+    ts.columns[op.column] = _with(ts.column(op.column), nullable=op.nullable)
 
 
 def _default(s: Schema, op: SetDefault) -> None:
     ts = s.table(op.table)
-    ts.columns[op.column] = ts.column(op.column).model_copy(update={"default": op.default})
+    ts.columns[op.column] = _with(ts.column(op.column), default=op.default)
 
 
 def _define_type(s: Schema, op: DefineType) -> None:
