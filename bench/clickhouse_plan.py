@@ -31,10 +31,12 @@ CASES = [
     ("005_drop_column", {}),
     ("005_drop_column", {"mv_strategy": "modify_query"}),
     ("008_rename_column", {}),
+    ("008_rename_column", {"mv_strategy": "exchange"}),
     ("009_swap_columns", {}),
     ("010_widen_type", {}),
     ("012_set_nullable", {}),
     ("018_narrow_type_allowed", {"allow_lossy_type_changes": True}),
+    ("020_rename_null_column", {}),
 ]
 
 

@@ -10,7 +10,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlglot import exp
 from clickhouse_helpers import load_layout, migration, reset_database, snapshot, target
 from gen_migrate.dialects.base import Step
 from gen_migrate.dialects.clickhouse.state import StateStore
+from gen_migrate.dialects.clickhouse.translate import INSERTS_RUNNING
 from gen_migrate.generic.migration import Migration, Source
 from gen_migrate.generic.operations import (
     AddColumn,
@@ -140,12 +142,14 @@ def test_concurrent_writer_loses_and_double_counts_nothing(
         assert totals[0][0] >= n  # exchange forced on a Summing target may double-count
 
 
-KILL_MIGRATIONS = [
-    "004_add_column",
-    "005_drop_column",
-    "008_rename_column",
-    "009_swap_columns",
-    "019_rename_then_drop",
+KILL_MIGRATIONS: list[tuple[str, dict[str, Any]]] = [
+    ("004_add_column", {}),
+    ("005_drop_column", {}),
+    ("008_rename_column", {}),
+    ("008_rename_column", {"mv_strategy": "exchange"}),
+    ("009_swap_columns", {}),
+    ("019_rename_then_drop", {}),
+    ("020_rename_null_column", {}),
 ]
 
 
@@ -153,9 +157,9 @@ class Interrupt(Exception):
     pass
 
 
-def reference(client: Any, db: str, root: Path, mig: Migration) -> dict[str, Any]:
+def reference(client: Any, db: str, root: Path, mig: Migration, **settings: Any) -> dict[str, Any]:
     load_layout(client, db)
-    apply(client, db, root, mig)
+    apply(client, db, root, mig, **settings)
     return snapshot(client, db)
 
 
@@ -169,17 +173,21 @@ def state_rows(client: Any, db: str) -> list[tuple[Any, ...]]:
     ]
 
 
-@pytest.mark.parametrize("stem", KILL_MIGRATIONS)
-def test_interrupted_between_and_inside_steps_converges(ch: Any, tmp_path: Path, stem: str) -> None:
+@pytest.mark.parametrize(
+    ("stem", "settings"), KILL_MIGRATIONS, ids=[s + "".join(v.values()) for s, v in KILL_MIGRATIONS]
+)
+def test_interrupted_between_and_inside_steps_converges(
+    ch: Any, tmp_path: Path, stem: str, settings: dict[str, Any]
+) -> None:
     mig = migration(stem)
     db = "gm_kill"
-    expected = reference(ch, db, tmp_path, mig)
+    expected = reference(ch, db, tmp_path, mig, **settings)
     expected_state = state_rows(ch, db)
-    steps = len(target(ch, db, tmp_path).plan(mig, mig.checksum(), Schema()).steps)
+    steps = len(target(ch, db, tmp_path, **settings).plan(mig, mig.checksum(), Schema()).steps)
     for k in range(steps):
         for inside in (False, True):
             load_layout(ch, db)
-            tg = target(ch, db, tmp_path)
+            tg = target(ch, db, tmp_path, **settings)
             plan = tg.plan(mig, mig.checksum(), Schema())
 
             def stop_after(step: Step, event: str, k: int = k, inside: bool = inside) -> None:
@@ -193,7 +201,7 @@ def test_interrupted_between_and_inside_steps_converges(ch: Any, tmp_path: Path,
 
             with pytest.raises(Interrupt):
                 tg.execute(plan, stop_after)
-            rerun = target(ch, db, tmp_path)
+            rerun = target(ch, db, tmp_path, **settings)
             resumed = rerun.plan(mig, mig.checksum(), Schema())
             assert [s.statements for s in resumed.steps] == [s.statements for s in plan.steps]
             rerun.execute(resumed)
@@ -306,7 +314,12 @@ def test_on_cluster_plans_parse_back_with_sqlglot(ch: Any, tmp_path: Path) -> No
     statements += StateStore(ch, db, cluster).ddl()
     for sql in statements:
         tree = sqlglot.parse_one(sql, read="clickhouse")
-        if isinstance(tree, exp.Command):
+        if sql.startswith(INSERTS_RUNNING):
+            # a wait step reads the process list of every replica
+            table = tree.find(exp.Anonymous)
+            assert table is not None and table.name == "clusterAllReplicas", sql
+            assert table.expressions[0].name == cluster, sql
+        elif isinstance(tree, exp.Command):
             # sqlglot keeps EXCHANGE, RENAME TABLE and MODIFY QUERY as opaque commands
             assert "ON CLUSTER `main \\`cluster'`" in sql, sql
         else:
@@ -333,3 +346,250 @@ def test_lossy_type_change_runs_its_data_check_first(ch: Any, tmp_path: Path) ->
     tg.execute(tg.plan(mig, mig.checksum(), Schema()))
     assert snapshot(ch, db)["columns"]["siphon_items"][4] == "qty Int16"
     assert ch.query(f"SELECT qty FROM {db}.siphon_items").result_rows == [(5,)]
+
+
+def qty_of(i: int) -> int:
+    return i % 7 + 1
+
+
+RENAMES: dict[str, tuple[str, tuple[str, ...], Callable[[int], Any]]] = {
+    # column -> (new name, targets whose rows carry it under the old name, value of row i)
+    "title": ("name", ("items_mirror", "items_all", "open_items"), lambda i: f"t{i}"),
+    "qty": ("quantity", ("items_all",), qty_of),
+}
+
+
+@pytest.mark.parametrize("column", sorted(RENAMES))
+@pytest.mark.parametrize("strategy", ["auto", "exchange", "modify_query"])
+def test_concurrent_writer_survives_rename_of_a_column_views_read(
+    ch: Any, chdb_path: Path, tmp_path: Path, strategy: str, column: str
+) -> None:
+    """A CDC-style writer inserts rows as Postgres still spells them (the Postgres rename runs
+    after ``apply --phase pre``) for the whole apply of a rename that explicit views, a star
+    view and (for ``qty``) a SummingMergeTree rollup read. It sends JSON rows and lets the
+    server keep the columns the table has at that moment (what the consumer's column filter
+    does), so no insert names a column that is gone. No insert fails, no row is lost or
+    counted twice (bar a forced EXCHANGE on the Summing target), every row written before the
+    old name stops feeding the new one reaches every target with its value, and rows written
+    before the apply keep theirs after the old column is dropped."""
+    import clickhouse_connect
+
+    new, targets, value = RENAMES[column]
+    db = f"gm_rename_{strategy}_{column}"
+    load_layout(ch, db)
+    for i in range(-5, 0):
+        insert_item(ch, db, i, title=f"t{i}", body="b", state="open", qty=qty_of(i))
+    writer = clickhouse_connect.get_client(dsn=f"chdb://{chdb_path}")
+    stop = threading.Event()
+    sent: list[int] = []
+    failed: list[str] = []
+
+    def write() -> None:
+        i = 0
+        while not stop.is_set() or i < 20:
+            i += 1
+            row = {"id": i, "title": f"t{i}", "body": "b", "state": "open", "qty": qty_of(i)}
+            try:
+                writer.command(
+                    f"INSERT INTO `{db}`.siphon_items SETTINGS input_format_skip_unknown_fields"
+                    f" = 1 FORMAT JSONEachRow {json.dumps(row)}"
+                )
+                sent.append(i)
+            except Exception as exc:
+                failed.append(str(exc)[:200])
+
+    cut: list[int] = []
+
+    def on_step(step: Step, event: str) -> None:
+        if event == "start" and step.title.startswith("remove the DEFAULT"):
+            cut.append(len(sent))
+
+    tg = target(ch, db, tmp_path, mv_strategy=strategy)
+    mig = Migration(
+        id="r1",
+        source=Source(framework="sql", version="1"),
+        operations=[RenameColumn(table=TableRef(name="items"), column=column, new_name=new)],
+    )
+    plan = tg.plan(mig, mig.checksum(), Schema())
+    assert not plan.refusals
+    thread = threading.Thread(target=write)
+    thread.start()
+    try:
+        time.sleep(0.2)
+        tg.execute(plan, on_step)
+    finally:
+        stop.set()
+        thread.join()
+        writer.close()
+    used = {s.statements[0].split()[0] for s in plan.steps}
+    assert ("EXCHANGE" in used) == (strategy == "exchange")
+    assert not any("RENAME COLUMN" in sql for s in plan.steps for sql in s.statements)
+    assert failed == []
+    n = len(sent)
+    assert n >= 20 and sent == list(range(1, n + 1))
+    assert len(cut) == 1 and cut[0] >= 1
+    everyone = list(range(-5, 0)) + sent
+    early = {i: value(i) for i in everyone if i <= cut[0]}
+    for table in targets:
+        rows = dict(ch.query(f"SELECT id, {column} FROM `{db}`.{table} FINAL").result_rows)
+        assert sorted(rows) == everyone, table
+        assert {i: rows[i] for i in early} == early, table
+        # a later row holds its value or, once the old name no longer feeds the new one, the
+        # default (the consumer's business until Postgres renames too)
+        assert all(rows[i] in (value(i), "", 0) for i in rows), table
+    source = dict(ch.query(f"SELECT id, {new} FROM `{db}`.siphon_items FINAL").result_rows)
+    assert {i: source[i] for i in early} == early
+    count, total = ch.query(f"SELECT sum(n), sum(qty) FROM `{db}`.item_totals").result_rows[0]
+    if strategy == "exchange" and column == "qty":
+        assert count >= n + 5  # EXCHANGE forced on a Summing target may double-count
+    else:
+        assert count == n + 5
+        if column == "title":
+            assert total == sum(qty_of(i) for i in everyone)
+        else:
+            assert sum(early.values()) <= total <= sum(qty_of(i) for i in everyone)
+
+
+# case -> (source columns, table clauses, renamed column, why RENAME COLUMN stays or None)
+LOGS: dict[str, tuple[str, str, str, str | None]] = {
+    "skip-index": (
+        "c String, t DateTime, INDEX ic c TYPE bloom_filter GRANULARITY 1",
+        "",
+        "c",
+        "skip index ic uses c",
+    ),
+    "ttl": ("c String, t DateTime", " TTL t + INTERVAL 1 YEAR", "t", "the TTL of"),
+    "default": ("c String DEFAULT 'zz', t DateTime", "", "c", None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LOGS))
+def test_rename_keeps_index_ttl_and_default(ch: Any, tmp_path: Path, case: str) -> None:
+    """A column a skip index or the TTL names cannot be dropped (ClickHouse refuses), so its
+    rename stays RENAME COLUMN (which rewrites them) and the plan says why; a column with a
+    DEFAULT is renamed by copy and the new name ends with that DEFAULT. Either way the view
+    reads the new name and rows written before and after reach its target."""
+    columns, clauses, col, blocker = LOGS[case]
+    other = "t" if col == "c" else "c"
+    db = f"gm_logs_{case.replace('-', '_')}"
+    reset_database(ch, db)
+    ch.command(
+        f"CREATE TABLE {db}.siphon_logs (id Int64, {columns}) "
+        f"ENGINE = MergeTree ORDER BY id{clauses}"
+    )
+    ch.command(f"CREATE TABLE {db}.logs (id Int64, c String, t DateTime) ENGINE = Log")
+    ch.command(
+        f"CREATE MATERIALIZED VIEW {db}.logs_mv TO {db}.logs "
+        f"AS SELECT id, c, t FROM {db}.siphon_logs"
+    )
+    ch.command(f"INSERT INTO {db}.siphon_logs (id, c, t) VALUES (1, 'one', '2030-01-01')")
+    m = Migration(
+        id="logs",
+        source=Source(framework="sql", version="1"),
+        operations=[RenameColumn(table=TableRef(name="logs"), column=col, new_name="renamed")],
+    )
+    plan = apply(ch, db, tmp_path, m)
+    statements = [sql for step in plan.steps for sql in step.statements]
+    if blocker:
+        assert len(plan.steps) == 1 and "RENAME COLUMN" in statements[0]
+        assert blocker in plan.steps[0].note
+    else:
+        assert not any("RENAME COLUMN" in sql for sql in statements)
+        assert any("MATERIALIZE COLUMN" in sql for sql in statements)
+    created = ch.query(
+        "SELECT create_table_query FROM system.tables WHERE database = {d:String} "
+        "AND name = 'siphon_logs'",
+        parameters={"d": db},
+    ).result_rows[0][0]
+    defaults = dict(
+        ch.query(
+            "SELECT name, default_expression FROM system.columns WHERE database = {d:String} "
+            "AND table = 'siphon_logs'",
+            parameters={"d": db},
+        ).result_rows
+    )
+    assert col not in defaults and "renamed" in defaults
+    if case == "skip-index":
+        assert "INDEX ic renamed TYPE bloom_filter" in created
+    elif case == "ttl":
+        assert "TTL renamed + toIntervalYear(1)" in created
+    else:
+        assert defaults["renamed"] == "'zz'"
+    ch.command(
+        f"INSERT INTO {db}.siphon_logs (id, renamed, {other}) VALUES (2, "
+        + ("'2030-01-02', 'two')" if col == "t" else "'two', '2030-01-02')")
+    )
+    rows = ch.query(f"SELECT id, c, t FROM {db}.logs ORDER BY id").result_rows
+    assert rows == [(1, "one", datetime(2030, 1, 1)), (2, "two", datetime(2030, 1, 2))]
+    kept = ch.query(f"SELECT renamed FROM {db}.siphon_logs ORDER BY id").result_rows
+    assert [r[0] for r in kept] == [r[1 if col == "c" else 2] for r in rows]
+
+
+def test_rename_of_a_column_another_default_reads_is_refused(ch: Any, tmp_path: Path) -> None:
+    db = "gm_logs_dep"
+    reset_database(ch, db)
+    ch.command(
+        f"CREATE TABLE {db}.siphon_logs (`id` Int64, `c` String, `u` String DEFAULT upper(c)) "
+        "ENGINE = MergeTree ORDER BY id"
+    )
+    m = Migration(
+        id="dep",
+        source=Source(framework="sql", version="1"),
+        operations=[RenameColumn(table=TableRef(name="logs"), column="c", new_name="e")],
+    )
+    plan = target(ch, db, tmp_path).plan(m, m.checksum(), Schema())
+    assert not plan.steps
+    assert [(r.table, r.column) for r in plan.refusals] == [("siphon_logs", "c")]
+    assert "DEFAULT expression of u" in plan.refusals[0].reason
+
+
+def test_rename_waits_for_inserts_begun_before_its_new_column(
+    ch: Any, chdb_path: Path, tmp_path: Path
+) -> None:
+    """The wait step lists the inserts running into the source and waits for them: a slow
+    insert begun before the new column existed outlasts a short wait, the step fails naming
+    it, and the rerun after that insert finished resumes and converges; the insert succeeds."""
+    import clickhouse_connect
+
+    from gen_migrate.errors import StepFailedError
+
+    db = "gm_settle"
+    load_layout(ch, db)
+    writer = clickhouse_connect.get_client(dsn=f"chdb://{chdb_path}")
+    outcome: list[str] = []
+
+    def slow_insert() -> None:
+        try:
+            writer.command(
+                f"INSERT INTO {db}.siphon_items (id, title, body, state, qty) "
+                "SELECT number, concat('s', toString(number + sleepEachRow(0.4))), 'b', 'open', 1 "
+                "FROM numbers(4) SETTINGS max_block_size = 1, max_threads = 1"
+            )
+            outcome.append("ok")
+        except Exception as exc:
+            outcome.append(str(exc)[:300])
+
+    tg = target(ch, db, tmp_path)
+    tg.insert_wait_seconds = 0.3
+    mig = migration("008_rename_column")
+    plan = tg.plan(mig, mig.checksum(), Schema())
+    waits = [s.index for s in plan.steps if s.title.startswith("wait for inserts")]
+    assert len(waits) == 3
+    thread = threading.Thread(target=slow_insert)
+    thread.start()
+    try:
+        time.sleep(0.3)
+        with pytest.raises(StepFailedError, match="inserts still running"):
+            tg.execute(plan)
+    finally:
+        thread.join()
+        writer.close()
+    assert outcome == ["ok"]
+    done = tg.applied()[mig.id].steps_done
+    assert min(waits) not in done
+    rerun = target(ch, db, tmp_path)
+    rerun.execute(rerun.plan(mig, mig.checksum(), Schema()))
+    rows = ch.query(f"SELECT id, title FROM {db}.items_mirror FINAL ORDER BY id").result_rows
+    assert rows == [(i, f"s{i}") for i in range(4)]
+    names = ch.query(f"SELECT id, name FROM {db}.siphon_items FINAL ORDER BY id").result_rows
+    assert names == rows

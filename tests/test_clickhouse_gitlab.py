@@ -115,6 +115,11 @@ def apply(client: Any, tmp_path: Path, migration: Migration) -> Any:
 
 
 def test_issues_add_drop_rename_through_work_items_mv(gitlab: Any, tmp_path: Path) -> None:
+    gitlab.command(
+        f"INSERT INTO {DB}.siphon_issues (id, title, description, iid, work_item_type_id, "
+        "namespace_id, created_at, updated_at, weight) VALUES "
+        "(41, 'written before', 'd', 6, 1, 0, now64(), now64(), 5)"
+    )
     plan = apply(
         gitlab,
         tmp_path,
@@ -129,6 +134,10 @@ def test_issues_add_drop_rename_through_work_items_mv(gitlab: Any, tmp_path: Pat
     assert "add column work_items.severity (target of work_items_mv)" in titles
     assert "drop column work_items.weight (target of work_items_mv)" in titles
     assert "rewrite view work_items_mv (read name as title) with MODIFY QUERY" in titles
+    # siphon_issues is a Null landing table: no rows to materialize, no mutation either
+    assert not any(s.title.startswith("materialize") for s in plan.steps)
+    assert "add column siphon_issues.name (rename of title: DEFAULT title)" in titles
+    assert "drop column siphon_issues.title (renamed to name)" in titles
     cols = dict(
         gitlab.query(
             f"SELECT name, type FROM system.columns "
@@ -145,6 +154,9 @@ def test_issues_add_drop_rename_through_work_items_mv(gitlab: Any, tmp_path: Pat
         f"SELECT title, severity, iid FROM {DB}.work_items FINAL WHERE id = 42"
     ).result_rows
     assert rows == [("renamed title", 3, 7)]
+    assert gitlab.query(
+        f"SELECT title, iid FROM {DB}.work_items FINAL WHERE id = 41"
+    ).result_rows == [("written before", 6)]
 
 
 def test_notes_drop_and_add_reach_pg_pkey_ordered(gitlab: Any, tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("006_drop_column_where", {}),
     ("007_drop_column_key", {}),
     ("008_rename_column", {}),
+    ("008_rename_column", {"mv_strategy": "exchange"}),
     ("009_swap_columns", {}),
     ("010_widen_type", {}),
     ("011_narrow_type", {}),
@@ -40,6 +41,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("017_drop_table_dict", {}),
     ("018_narrow_type_allowed", {"allow_lossy_type_changes": True}),
     ("019_rename_then_drop", {}),
+    ("020_rename_null_column", {}),
 ]
 
 

@@ -22,6 +22,8 @@ import pytest
 
 from conftest import create_database, drop_database, dsn_for
 from deploy_project import PG_TARGET, cli, pg_snapshot, write_project
+from gen_migrate.config import load_config
+from gen_migrate.deploy.lock import deploy_lock
 
 EMBEDDED = '[targets.ch]\ntype = "clickhouse"\n[targets.lake]\ntype = "iceberg"\n'
 CASES: dict[str, tuple[str, bool]] = {
@@ -84,17 +86,22 @@ def test_eight_deployers_at_once_run_every_step_once(
 ) -> None:
     root = _project(tmp_path / "app", case, pg_dsn)
     env = {k: v for k, v in os.environ.items() if k != "GEN_MIGRATE_SOURCE_DSN"}
-    procs = [
-        subprocess.Popen(
-            _gen_migrate("apply", "--phase", "pre", "--lock-timeout", "120"),
-            cwd=root,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        for _ in range(8)
-    ]
+    config = load_config(cwd=root)
+    # The test holds the deploy lock while the eight start, so they really contend for it
+    # (otherwise, on a busy machine, the first may finish before the others have started).
+    with deploy_lock(config.source.dsn, config.state_dir, 60):
+        procs = [
+            subprocess.Popen(
+                _gen_migrate("apply", "--phase", "pre", "--lock-timeout", "120"),
+                cwd=root,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for _ in range(8)
+        ]
+        time.sleep(8)
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0] * 8, [err for _, err in outputs]
     stdout = [out for out, _ in outputs]

@@ -18,7 +18,11 @@ from gen_migrate.dialects.clickhouse.guards import guard_holds, step_guards
 from gen_migrate.dialects.clickhouse.introspect import Catalog, load_catalog
 from gen_migrate.dialects.clickhouse.quoting import literal
 from gen_migrate.dialects.clickhouse.state import StateStore, statements_hash
-from gen_migrate.dialects.clickhouse.translate import plan_migration, table_name
+from gen_migrate.dialects.clickhouse.translate import (
+    INSERTS_RUNNING,
+    plan_migration,
+    table_name,
+)
 from gen_migrate.dialects.clickhouse.types import TypeMapper
 from gen_migrate.errors import InputError, RefusedError, StepFailedError
 from gen_migrate.generic.migration import Migration
@@ -43,6 +47,8 @@ class ClickHouseTarget(Target):
         self._own_client = client is None
         self.queries = 0
         """Catalog queries issued by :meth:`plan` (introspection cost)."""
+        self.insert_wait_seconds = 120.0
+        """How long a wait step waits for running inserts before it fails (a rerun resumes)."""
         self._simulated: Catalog | None = None
         """The catalog as the plans made since the last execute leave it, so consecutive
         ``plan`` calls (``gen-migrate plan`` of several pending migrations) build on each other."""
@@ -140,7 +146,9 @@ class ClickHouseTarget(Target):
         where = f"{plan.migration_id} step {index} ({title}) on target {self.name}"
         for sql in statements:
             try:
-                if sql.startswith("SELECT count()"):
+                if sql.startswith(INSERTS_RUNNING):
+                    self._wait_for_inserts(where, sql)
+                elif sql.startswith("SELECT count()"):
                     bad = int(self.client.query(sql).result_rows[0][0])
                     if bad:
                         raise StepFailedError(
@@ -152,6 +160,22 @@ class ClickHouseTarget(Target):
                 raise
             except Exception as exc:
                 raise StepFailedError(f"{where} failed: {exc}", detail=sql) from None
+
+    def _wait_for_inserts(self, where: str, sql: str) -> None:
+        """Poll ``sql`` (running inserts) until none of those it first lists is running."""
+        import time
+
+        running = {str(r[0]) for r in self.client.query(sql).result_rows}
+        deadline = time.monotonic() + self.insert_wait_seconds
+        while running:
+            if time.monotonic() > deadline:
+                raise StepFailedError(
+                    f"{where}: {len(running)} inserts still running after "
+                    f"{self.insert_wait_seconds:.0f} s; rerun to resume",
+                    detail=sql,
+                )
+            time.sleep(0.005)
+            running &= {str(r[0]) for r in self.client.query(sql).result_rows}
 
     def _names(self, tables: Sequence[TableRef]) -> dict[str, TableRef]:
         return {table_name(self.config, ref): ref for ref in tables}
