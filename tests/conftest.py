@@ -60,3 +60,12 @@ def corpus() -> Path:
     """``../shared/corpus`` (real inputs no one here wrote)."""
     assert CORPUS.is_dir(), f"corpus not found at {CORPUS}"
     return CORPUS
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Corpus-parametrised tests would collect nothing without the corpus: refuse instead."""
+    if not CORPUS.is_dir():
+        raise pytest.UsageError(
+            f"the shared corpus is not at {CORPUS}: tests read ../shared/corpus "
+            "(set GEN_MIGRATE_SHARED to the folder that holds it)"
+        )
