@@ -273,6 +273,20 @@ class Planner:
             self.notes.append(f"{ref}: table {name} does not exist in ClickHouse: skipped")
         return live
 
+    def source_column(
+        self, op: DropColumn | AlterColumnType | SetNullable
+    ) -> tuple[LiveTable, LiveColumn] | None:
+        """The live source table and column an operation names, or ``None`` (with a plan note)
+        when either does not exist in ClickHouse."""
+        live = self.source_table(op.table)
+        if live is None:
+            return None
+        current = live.columns.get(op.column)
+        if current is None:
+            self.notes.append(f"{live.name}.{op.column} does not exist: {op.op} skipped")
+            return None
+        return live, current
+
     # -- operations ------------------------------------------------------------------------
     def create_table(self, op: CreateTable) -> None:
         name = table_name(self.config, op.table)
@@ -457,13 +471,10 @@ class Planner:
         table.columns[column] = LiveColumn(column, spec.split(" DEFAULT ")[0], "", "")
 
     def drop_column(self, op: DropColumn) -> None:
-        live = self.source_table(op.table)
-        if live is None:
+        found = self.source_column(op)
+        if found is None:
             return
-        c = op.column
-        if c not in live.columns:
-            self.notes.append(f"{live.name}.{c} does not exist: drop_column skipped")
-            return
+        live, c = found[0], op.column
         why = self.protected(live, c)
         if why:
             raise _Refused(live.name, c, f"cannot drop: {why}")
@@ -723,14 +734,10 @@ class Planner:
             live.columns[col].type = new
 
     def alter_column_type(self, op: AlterColumnType) -> None:
-        live = self.source_table(op.table)
-        if live is None:
+        found = self.source_column(op)
+        if found is None:
             return
-        c = op.column
-        current = live.columns.get(c)
-        if current is None:
-            self.notes.append(f"{live.name}.{c} does not exist: alter_column_type skipped")
-            return
+        (live, current), c = found, op.column
         nullable = is_nullable(current.type)
         native = self.mapper.column(op.new_type, nullable)
         if native.type == current.type:
@@ -772,14 +779,10 @@ class Planner:
         current.type = native.type
 
     def set_nullable(self, op: SetNullable) -> None:
-        live = self.source_table(op.table)
-        if live is None:
+        found = self.source_column(op)
+        if found is None:
             return
-        c = op.column
-        current = live.columns.get(c)
-        if current is None:
-            self.notes.append(f"{live.name}.{c} does not exist: set_nullable skipped")
-            return
+        (live, current), c = found, op.column
         if self.config.nullable == "never":
             self.notes.append(f"{live.name}.{c}: nullable policy 'never': no change")
             return
