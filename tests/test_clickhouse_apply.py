@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -78,17 +79,14 @@ def test_rows_reach_every_target_after_drop_rename_add(ch: Any, tmp_path: Path) 
     assert ch.query(f"SELECT bucket, n FROM {db}.item_totals").result_rows == [(3, 1)]
 
 
-@pytest.mark.parametrize("strategy", ["auto", "exchange", "modify_query"])
-def test_concurrent_writer_loses_and_double_counts_nothing(
-    ch: Any, chdb_path: Path, tmp_path: Path, strategy: str
-) -> None:
-    """A second client inserts into the source for the whole apply of an add (star view target
-    first) and a drop that rewrites a ReplacingMergeTree view (exchange under auto) and a
-    SummingMergeTree one (MODIFY QUERY under auto)."""
+@contextmanager
+def concurrent_writer(
+    chdb_path: Path, insert: Callable[[Any, int], None]
+) -> Iterator[tuple[list[int], list[str]]]:
+    """A second client calls ``insert(client, i)`` for i = 1, 2, … from a thread while the body
+    runs (and at least 20 times); yields the ids sent and the errors of failed inserts."""
     import clickhouse_connect
 
-    db = f"gm_writer_{strategy}"
-    load_layout(ch, db)
     writer = clickhouse_connect.get_client(dsn=f"chdb://{chdb_path}")
     stop = threading.Event()
     sent: list[int] = []
@@ -99,12 +97,7 @@ def test_concurrent_writer_loses_and_double_counts_nothing(
         while not stop.is_set() or i < 20:
             i += 1
             try:
-                writer.insert(
-                    "siphon_items",
-                    [[i, f"t{i}", "b", "open", 1]],
-                    column_names=["id", "title", "body", "state", "qty"],
-                    database=db,
-                )
+                insert(writer, i)
                 sent.append(i)
             except Exception as exc:
                 failed.append(str(exc)[:200])
@@ -113,6 +106,32 @@ def test_concurrent_writer_loses_and_double_counts_nothing(
     thread.start()
     try:
         time.sleep(0.2)
+        yield sent, failed
+    finally:
+        stop.set()
+        thread.join()
+        writer.close()
+
+
+@pytest.mark.parametrize("strategy", ["auto", "exchange", "modify_query"])
+def test_concurrent_writer_loses_and_double_counts_nothing(
+    ch: Any, chdb_path: Path, tmp_path: Path, strategy: str
+) -> None:
+    """A second client inserts into the source for the whole apply of an add (star view target
+    first) and a drop that rewrites a ReplacingMergeTree view (exchange under auto) and a
+    SummingMergeTree one (MODIFY QUERY under auto)."""
+    db = f"gm_writer_{strategy}"
+    load_layout(ch, db)
+
+    def insert(writer: Any, i: int) -> None:
+        writer.insert(
+            "siphon_items",
+            [[i, f"t{i}", "b", "open", 1]],
+            column_names=["id", "title", "body", "state", "qty"],
+            database=db,
+        )
+
+    with concurrent_writer(chdb_path, insert) as (sent, failed):
         m = Migration(
             id="w1",
             source=Source(framework="sql", version="1"),
@@ -122,10 +141,6 @@ def test_concurrent_writer_loses_and_double_counts_nothing(
             ],
         )
         plan = apply(ch, db, tmp_path, m, mv_strategy=strategy)
-    finally:
-        stop.set()
-        thread.join()
-        writer.close()
     used = {s.statements[0].split()[0] for s in plan.steps}
     assert ("EXCHANGE" in used) == (strategy != "modify_query")
     assert failed == []
@@ -372,31 +387,18 @@ def test_concurrent_writer_survives_rename_of_a_column_views_read(
     counted twice (bar a forced EXCHANGE on the Summing target), every row written before the
     old name stops feeding the new one reaches every target with its value, and rows written
     before the apply keep theirs after the old column is dropped."""
-    import clickhouse_connect
-
     new, targets, value = RENAMES[column]
     db = f"gm_rename_{strategy}_{column}"
     load_layout(ch, db)
     for i in range(-5, 0):
         insert_item(ch, db, i, title=f"t{i}", body="b", state="open", qty=qty_of(i))
-    writer = clickhouse_connect.get_client(dsn=f"chdb://{chdb_path}")
-    stop = threading.Event()
-    sent: list[int] = []
-    failed: list[str] = []
 
-    def write() -> None:
-        i = 0
-        while not stop.is_set() or i < 20:
-            i += 1
-            row = {"id": i, "title": f"t{i}", "body": "b", "state": "open", "qty": qty_of(i)}
-            try:
-                writer.command(
-                    f"INSERT INTO `{db}`.siphon_items SETTINGS input_format_skip_unknown_fields"
-                    f" = 1 FORMAT JSONEachRow {json.dumps(row)}"
-                )
-                sent.append(i)
-            except Exception as exc:
-                failed.append(str(exc)[:200])
+    def insert(writer: Any, i: int) -> None:
+        row = {"id": i, "title": f"t{i}", "body": "b", "state": "open", "qty": qty_of(i)}
+        writer.command(
+            f"INSERT INTO `{db}`.siphon_items SETTINGS input_format_skip_unknown_fields"
+            f" = 1 FORMAT JSONEachRow {json.dumps(row)}"
+        )
 
     cut: list[int] = []
 
@@ -412,15 +414,8 @@ def test_concurrent_writer_survives_rename_of_a_column_views_read(
     )
     plan = tg.plan(mig, mig.checksum(), Schema())
     assert not plan.refusals
-    thread = threading.Thread(target=write)
-    thread.start()
-    try:
-        time.sleep(0.2)
+    with concurrent_writer(chdb_path, insert) as (sent, failed):
         tg.execute(plan, on_step)
-    finally:
-        stop.set()
-        thread.join()
-        writer.close()
     used = {s.statements[0].split()[0] for s in plan.steps}
     assert ("EXCHANGE" in used) == (strategy == "exchange")
     assert not any("RENAME COLUMN" in sql for s in plan.steps for sql in s.statements)
