@@ -22,6 +22,7 @@ from sqlglot import exp
 
 from clickhouse_helpers import load_layout, migration, reset_database, snapshot, target
 from gen_migrate.dialects.base import Step
+from gen_migrate.dialects.clickhouse.guards import guard_holds, step_guards
 from gen_migrate.dialects.clickhouse.state import StateStore
 from gen_migrate.dialects.clickhouse.translate import INSERTS_RUNNING
 from gen_migrate.generic.migration import Migration, Source
@@ -157,12 +158,37 @@ def test_concurrent_writer_loses_and_double_counts_nothing(
         assert totals[0][0] >= n  # exchange forced on a Summing target may double-count
 
 
+def swap(a: str, b: str, table: str = "items") -> Migration:
+    """A migration swapping ``a`` and ``b`` of ``table``."""
+    return Migration(
+        id=f"swap_{a}_{b}",
+        source=Source(framework="sql", version="1"),
+        operations=[SwapColumns(table=TableRef(name=table), a=a, b=b)],
+    )
+
+
+SWAPS: dict[str, Migration] = {
+    # title String <-> qty Int32: three renames, views rewritten in the same steps
+    "swap_title_qty": swap("title", "qty"),
+    # a Null landing table, String <-> Nullable(String): one ALTER + the view
+    "swap_null_types": swap("action", "detail", "events"),
+}
+
+
+def fixture_migration(stem: str) -> Migration:
+    """A fixture migration by file stem, or one of :data:`SWAPS`."""
+    return SWAPS[stem] if stem in SWAPS else migration(stem)
+
+
 KILL_MIGRATIONS: list[tuple[str, dict[str, Any]]] = [
     ("004_add_column", {}),
     ("005_drop_column", {}),
     ("008_rename_column", {}),
     ("008_rename_column", {"mv_strategy": "exchange"}),
     ("009_swap_columns", {}),
+    ("009_swap_columns", {"mv_strategy": "exchange"}),
+    ("swap_title_qty", {}),
+    ("swap_null_types", {}),
     ("019_rename_then_drop", {}),
     ("020_rename_null_column", {}),
 ]
@@ -194,7 +220,7 @@ def state_rows(client: Any, db: str) -> list[tuple[Any, ...]]:
 def test_interrupted_between_and_inside_steps_converges(
     ch: Any, tmp_path: Path, stem: str, settings: dict[str, Any]
 ) -> None:
-    mig = migration(stem)
+    mig = fixture_migration(stem)
     db = "gm_kill"
     expected = reference(ch, db, tmp_path, mig, **settings)
     expected_state = state_rows(ch, db)
@@ -301,7 +327,7 @@ def test_identifiers_with_quotes_backticks_spaces_semicolons(ch: Any, tmp_path: 
         ).result_rows
     ]
     assert cols == [
-        "id", "a'b`c", "e'f", "c`d", 'g"h', "k\\l",
+        "id", "a'b`c", "c`d", "e'f", 'g"h', "k\\l",
         "_siphon_replicated_at", "_siphon_deleted", "new`;col",
     ]  # fmt: skip
     assert ch.query("SELECT count() FROM system.tables WHERE name = 'x'").result_rows == [(0,)]
@@ -588,3 +614,300 @@ def test_rename_waits_for_inserts_begun_before_its_new_column(
     assert rows == [(i, f"s{i}") for i in range(4)]
     names = ch.query(f"SELECT id, name FROM {db}.siphon_items FINAL ORDER BY id").result_rows
     assert names == rows
+
+
+TEXT_TOTALS = [
+    "CREATE TABLE `{db}`.text_totals (bucket Int64, title_len UInt64, body_len UInt64, "
+    "n UInt64) ENGINE = SummingMergeTree ORDER BY bucket",
+    "CREATE MATERIALIZED VIEW `{db}`.text_totals_mv TO `{db}`.text_totals AS SELECT id % 4 AS "
+    "bucket, length(title) AS title_len, length(body) AS body_len, toUInt64(1) AS n "
+    "FROM `{db}`.siphon_items",
+]
+
+
+def text_of(i: int) -> tuple[str, str]:
+    """(title, body) of row i: different lengths, so a swapped read shows in the sums."""
+    return f"t{i}", f"body{i}"
+
+
+@pytest.mark.parametrize("strategy", ["auto", "exchange", "modify_query"])
+def test_concurrent_writer_survives_same_type_swap(
+    ch: Any, chdb_path: Path, tmp_path: Path, strategy: str
+) -> None:
+    """A writer inserts rows naming both swapped columns for the whole apply of a swap of two
+    String columns that explicit views, a star view and a SummingMergeTree rollup read. No
+    column is renamed, so no insert fails; every row reaches every target once (bar a forced
+    EXCHANGE on the Summing target); rows written before the apply are swapped in the source
+    and unchanged in the targets."""
+    db = f"gm_swap_{strategy}"
+    load_layout(ch, db)
+    for sql in TEXT_TOTALS:
+        ch.command(sql.format(db=db))
+    early = list(range(-5, 0))
+    for i in early:
+        title, body = text_of(i)
+        insert_item(ch, db, i, title=title, body=body, state="open", qty=1)
+
+    def insert(writer: Any, i: int) -> None:
+        title, body = text_of(i)
+        writer.insert(
+            "siphon_items",
+            [[i, title, body, "open", 1]],
+            column_names=["id", "title", "body", "state", "qty"],
+            database=db,
+        )
+
+    tg = target(ch, db, tmp_path, mv_strategy=strategy)
+    mig = swap("title", "body")
+    plan = tg.plan(mig, mig.checksum(), Schema())
+    assert not plan.refusals
+    with concurrent_writer(chdb_path, insert) as (sent, failed):
+        tg.execute(plan)
+    statements = [sql for step in plan.steps for sql in step.statements]
+    assert not any("RENAME COLUMN" in sql for sql in statements)
+    assert sum(" UPDATE `title` = `body`, `body` = `title` " in sql for sql in statements) == 1
+    assert any(sql.startswith("EXCHANGE") for sql in statements) == (strategy == "exchange")
+    assert failed == []
+    n = len(sent)
+    assert n >= 20 and sent == list(range(1, n + 1))
+    everyone = early + sent
+    source = ch.query(f"SELECT id, title, body FROM `{db}`.siphon_items FINAL").result_rows
+    assert sorted(r[0] for r in source) == everyone
+    values = {r[0]: (r[1], r[2]) for r in source}
+    assert {i: values[i] for i in early} == {i: text_of(i)[::-1] for i in early}
+    # a row Postgres sends once its own swap ran: title holds the text body held
+    last = n + 1
+    insert_item(ch, db, last, title=text_of(last)[1], body=text_of(last)[0], state="open", qty=1)
+    everyone.append(last)
+    for table, columns in (
+        ("items_mirror", "title, title"),
+        ("open_items", "title, title"),
+        ("items_all", "title, body"),
+    ):
+        rows = ch.query(f"SELECT id, {columns} FROM `{db}`.{table} FINAL ORDER BY id").result_rows
+        assert [r[0] for r in rows] == everyone, table
+        # each row arrives as sent (read before its view was rewritten) or swapped (after)
+        seen = []
+        for i, first, second in rows:
+            sent_as = text_of(i) if columns.endswith("body") else (text_of(i)[0],) * 2
+            swapped_as = sent_as[::-1] if columns.endswith("body") else (text_of(i)[1],) * 2
+            assert (first, second) in (sent_as, swapped_as), (table, i)
+            seen.append((first, second) == swapped_as)
+        assert not any(seen[:5]), table  # written before the apply: unchanged
+        # Postgres's row sent after its swap reaches the target with the pre-swap meaning
+        assert not seen[-1], table
+        if strategy != "exchange":  # (the EXCHANGE window delivers a row both ways)
+            assert seen[5:-1] == sorted(seen[5:-1]), table  # one switch: the rewrite
+            # a row a view took through its old query was written before the mutation: the
+            # source holds it swapped, as the view's new query expects
+            old_query = [i for i, swapped in zip(everyone, seen, strict=True) if not swapped]
+            assert all(values[i] == text_of(i)[::-1] for i in old_query[:-1]), table
+    count, lengths = ch.query(
+        f"SELECT sum(n), sum(title_len + body_len) FROM `{db}`.text_totals"
+    ).result_rows[0]
+    # negative buckets hold only rows written before the apply: their sums are unchanged
+    negative = ch.query(
+        f"SELECT sum(title_len), sum(body_len) FROM `{db}`.text_totals WHERE bucket < 0"
+    ).result_rows
+    assert negative == [
+        (
+            sum(len(text_of(i)[0]) for i in early if i % 4),
+            sum(len(text_of(i)[1]) for i in early if i % 4),
+        )
+    ]
+    if strategy == "exchange":
+        assert count >= n + 6  # EXCHANGE forced on a Summing target may double-count
+    else:
+        assert count == n + 6
+        assert lengths == sum(len(t) + len(b) for t, b in map(text_of, everyone))
+    assert ch.query(f"SELECT sum(n) FROM `{db}`.item_totals").result_rows == [(n + 6,)]
+
+
+def apply_checking_guards(client: Any, db: str, root: Path, mig: Migration, **settings: Any) -> Any:
+    """:func:`apply`, asserting that each step's guards hold right after the step ran (what a
+    rerun interrupted before recording it relies on)."""
+
+    def check(step: Step, event: str) -> None:
+        if event == "done":
+            for guard in step_guards(step.payload, len(step.statements)):
+                assert guard.kind == "never" or guard_holds(client, db, guard), (step.title, guard)
+
+    tg = target(client, db, root, **settings)
+    plan = tg.plan(mig, mig.checksum(), Schema())
+    assert not plan.refusals, plan.refusals
+    tg.execute(plan, check)
+    return plan
+
+
+def test_swap_of_different_types_renames_and_rewrites_views_in_the_same_steps(
+    ch: Any, tmp_path: Path
+) -> None:
+    """title String <-> qty Int32: three renames, each followed by the MODIFY QUERY of the
+    views it moves a column under; every view keeps feeding its target the same values with
+    the same types, before and after, and the plan says inserts in the window can fail."""
+    db = "gm_swap_types"
+    load_layout(ch, db)
+    insert_item(ch, db, 1, title="one", body="b", state="open", qty=5)
+    plan = apply_checking_guards(ch, db, tmp_path, swap("title", "qty"))
+    renames = [s for s in plan.steps if "RENAME COLUMN" in s.statements[0]]
+    assert len(renames) == len(plan.steps) == 3
+    assert all(sql.split()[3] == "MODIFY" for s in renames for sql in s.statements[1:])
+    assert any("an insert naming title or qty fails" in note for note in plan.notes)
+    after = snapshot(ch, db)
+    assert after["columns"]["siphon_items"][:5] == [
+        "id Int64", "qty String", "body String", "weight Nullable(Int64)", "title Int32",
+    ]  # fmt: skip
+    views = after["views"]
+    t = "siphon_items"
+    assert views == {
+        "events_mv": f"SELECT * FROM {db}.siphon_events",
+        "items_mirror_mv": f"SELECT id, {t}.qty AS title, weight, _siphon_replicated_at, "
+        f"_siphon_deleted FROM {db}.{t}",
+        "open_items_mv": f"SELECT id, {t}.qty AS title FROM {db}.{t} WHERE state = 'open'",
+        "item_totals_mv": f"SELECT id % 4 AS bucket, {t}.title AS qty, toUInt64(1) AS n "
+        f"FROM {db}.{t}",
+        "items_all_mv": f"SELECT * EXCEPT (title, qty), {t}.qty AS title, {t}.title AS qty "
+        f"FROM {db}.{t}",
+    }
+    # a row Postgres sends after its swap: title holds the number, qty the text
+    insert_item(ch, db, 2, title=7, body="b", state="open", qty="two")
+    assert ch.query(f"SELECT id, title, qty FROM {db}.siphon_items ORDER BY id").result_rows == [
+        (1, 5, "one"),
+        (2, 7, "two"),
+    ]
+    for table in ("items_mirror", "open_items"):
+        rows = ch.query(f"SELECT id, title FROM {db}.{table} FINAL ORDER BY id").result_rows
+        assert rows == [(1, "one"), (2, "two")], table
+    rows = ch.query(f"SELECT id, title, qty FROM {db}.items_all FINAL ORDER BY id").result_rows
+    assert rows == [(1, "one", 5), (2, "two", 7)]
+    assert ch.query(f"SELECT sum(qty), sum(n) FROM {db}.item_totals").result_rows == [(12, 2)]
+    mig = swap("title", "qty")
+    events: list[str] = []
+    tg = target(ch, db, tmp_path)
+    tg.execute(tg.plan(mig, mig.checksum(), Schema()), lambda step, event: events.append(event))
+    assert set(events) == {"skipped"}
+
+
+@pytest.mark.parametrize("sync", ["0", "2"])
+def test_rerun_waits_for_the_swap_mutation_and_never_swaps_twice(
+    ch: Any, tmp_path: Path, sync: str
+) -> None:
+    """The process dies right after creating the swap mutation (``mutations_sync = 0``: it may
+    still run) or after it finished, before recording the step. The rerun finds the mutation
+    by its marker, waits for it and does not issue it again: the values end swapped once."""
+    db = f"gm_swap_rerun_{sync}"
+    load_layout(ch, db)
+    for i in range(1, 4):
+        insert_item(ch, db, i, title=f"t{i}", body=f"b{i}", state="open", qty=1)
+    mig = migration("009_swap_columns")
+    tg = target(ch, db, tmp_path)
+    plan = tg.plan(mig, mig.checksum(), Schema())
+    [index] = [s.index for s in plan.steps if s.title.startswith("swap the values")]
+
+    def die(step: Step, event: str) -> None:
+        if event == "start" and step.index == index:
+            sql = step.statements[0]
+            ch.command(sql.replace("mutations_sync = 2", f"mutations_sync = {sync}"))
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        tg.execute(plan, die)
+    assert index not in tg.applied()[mig.id].steps_done
+    rerun = target(ch, db, tmp_path)
+    ran: list[tuple[int, str]] = []
+    rerun.execute(rerun.plan(mig, mig.checksum(), Schema()), lambda s, e: ran.append((s.index, e)))
+    assert (index, "skipped") in ran
+    rows = ch.query(f"SELECT id, title, body FROM {db}.siphon_items ORDER BY id").result_rows
+    assert rows == [(i, f"b{i}", f"t{i}") for i in range(1, 4)]
+    commands = ch.query(
+        "SELECT command FROM system.mutations WHERE database = {d:String} AND table = "
+        "'siphon_items'",
+        parameters={"d": db},
+    ).result_rows
+    assert commands == [
+        (
+            "(UPDATE title = body, body = title WHERE 'gen-migrate swap 009_swap_columns step "
+            f"{index}' != '')",
+        )
+    ]
+
+
+def test_swap_on_a_null_table_rewrites_its_views(ch: Any, tmp_path: Path) -> None:
+    """A Null landing table holds no rows: a same-type swap only rewrites the view (no
+    mutation, no rename); different types exchange the types in one ALTER, then the view.
+    Either way a row sent after Postgres's swap reaches the target with the pre-swap meaning."""
+    db = "gm_swap_null"
+    load_layout(ch, db)
+    for table in ("siphon_events", "events"):
+        ch.command(f"ALTER TABLE {db}.{table} ADD COLUMN kind String AFTER action")
+    same = apply_checking_guards(ch, db, tmp_path, swap("action", "kind", "events"))
+    statements = [sql for step in same.steps for sql in step.statements]
+    assert len(statements) == 1 and "MODIFY QUERY" in statements[0]
+    ch.command(
+        f"INSERT INTO {db}.siphon_events (id, action, kind, detail) VALUES (1, 'k1', 'a1', 'd1')"
+    )
+    types = apply_checking_guards(ch, db, tmp_path, swap("kind", "detail", "events"))
+    assert [len(step.statements) for step in types.steps] == [2]
+    columns = snapshot(ch, db)["columns"]["siphon_events"]
+    assert columns[1:4] == ["action String", "kind Nullable(String)", "detail String"]
+    # after both swaps Postgres sends action <- kind, kind <- detail, detail <- action
+    ch.command(
+        f"INSERT INTO {db}.siphon_events (id, action, kind, detail) VALUES (2, 'k2', 'd2', 'a2')"
+    )
+    rows = ch.query(f"SELECT id, action, kind, detail FROM {db}.events ORDER BY id").result_rows
+    assert rows == [(1, "a1", "k1", "d1"), (2, "a2", "k2", "d2")]
+
+
+SEQUENCE = [
+    "004_add_column",
+    "010_widen_type",
+    "012_set_nullable",
+    "013_set_default",
+    "009_swap_columns",
+    "008_rename_column",
+    "005_drop_column",
+]
+
+
+@pytest.mark.parametrize("strategy", ["auto", "modify_query"])
+def test_concurrent_writer_through_a_sequence_of_every_column_operation(
+    ch: Any, chdb_path: Path, tmp_path: Path, strategy: str
+) -> None:
+    """One CDC-style writer (JSON rows naming old and new columns, unknown ones skipped, as the
+    consumer's column filter does) inserts for the whole apply of seven migrations in a row:
+    add, widen, set/drop NOT NULL, set default, a same-type swap, a rename and a drop of a
+    column the SummingMergeTree rollup reads. No insert fails, every row reaches every target
+    exactly once, and the rollup counts each row once."""
+    db = f"gm_sequence_{strategy}"
+    load_layout(ch, db)
+
+    def insert(writer: Any, i: int) -> None:
+        row = {
+            "id": i,
+            "title": f"t{i}",
+            "name": f"t{i}",
+            "body": "b",
+            "state": "open",
+            "qty": qty_of(i),
+            "note": "n",
+            "color": "blue",
+        }
+        writer.command(
+            f"INSERT INTO `{db}`.siphon_items SETTINGS input_format_skip_unknown_fields"
+            f" = 1 FORMAT JSONEachRow {json.dumps(row)}"
+        )
+
+    with concurrent_writer(chdb_path, insert) as (sent, failed):
+        for stem in SEQUENCE:
+            apply(ch, db, tmp_path / stem, migration(stem), mv_strategy=strategy)
+    assert failed == []
+    n = len(sent)
+    assert n >= 20 and sent == list(range(1, n + 1))
+    for table in ("siphon_items", "items_mirror", "items_all", "open_items"):
+        ids = [
+            r[0] for r in ch.query(f"SELECT id FROM `{db}`.{table} FINAL ORDER BY id").result_rows
+        ]
+        assert ids == sent, table
+    assert ch.query(f"SELECT sum(n) FROM `{db}`.item_totals").result_rows == [(n,)]
+    columns = [r[0] for r in ch.query(f"DESCRIBE `{db}`.siphon_items").result_rows]
+    assert "name" in columns and "qty" not in columns and "color" in columns

@@ -11,10 +11,13 @@ import pytest
 from clickhouse_helpers import reset_database, target
 from gen_migrate.consumer.columns import ColumnFilter
 from gen_migrate.dialects.clickhouse.client import chdb_path
+from gen_migrate.dialects.clickhouse.guards import guard_holds
 from gen_migrate.dialects.clickhouse.quoting import ident, literal
+from gen_migrate.dialects.clickhouse.swaps import mutation_marker
 from gen_migrate.dialects.clickhouse.types import TypeMapper, presets
+from gen_migrate.dialects.clickhouse.views import ViewQuery
 from gen_migrate.generic.migration import Migration, Source
-from gen_migrate.generic.operations import Column, CreateTable, TableRef
+from gen_migrate.generic.operations import Column, CreateTable, SwapColumns, TableRef
 from gen_migrate.generic.schema import replay
 from gen_migrate.generic.types import TypeKind, t
 
@@ -110,3 +113,71 @@ def test_chdb_path_defaults_under_the_project(tmp_path: Path) -> None:
     assert chdb_path("chdb:///abs/dir", tmp_path) == Path("/abs/dir")
     assert chdb_path("chdb://rel", tmp_path) == tmp_path / "rel"
     assert chdb_path("http://localhost:8123", tmp_path) is None
+
+
+SWAP_VIEWS = [
+    # (view query over {db}.s, the columns it outputs)
+    ("SELECT id, a, b FROM {db}.s", ["id", "a", "b"]),
+    ("SELECT * FROM {db}.s", ["id", "a", "b", "c"]),
+    ("SELECT * EXCEPT (c) FROM {db}.s", ["id", "a", "b"]),
+    ("SELECT x.id AS id, x.a AS first, upper(x.b) AS second FROM {db}.s AS x", None),
+    ("SELECT id, a FROM {db}.s WHERE b = 'B1'", ["id", "a"]),
+    ("WITH w AS (SELECT id, a, b FROM {db}.s) SELECT id, a, b FROM w", ["id", "a", "b"]),
+]
+
+
+@pytest.mark.parametrize("index", range(len(SWAP_VIEWS)))
+def test_remapped_view_reads_the_other_column_under_the_same_name(ch: Any, index: int) -> None:
+    """``ViewQuery.remapped({a: b, b: a})`` run by ClickHouse on a table whose a and b hold
+    swapped values gives what the original query gave before: same names, same values (a bare
+    ``b AS a, a AS b`` would not: ClickHouse resolves a name to a SELECT alias first)."""
+    db = "gm_remap"
+    reset_database(ch, db)
+    ch.command(f"CREATE TABLE {db}.s (id Int64, a String, b String, c Int32) ENGINE = Memory")
+    ch.command(f"INSERT INTO {db}.s VALUES (1, 'A1', 'B1', 7), (2, 'A2', 'B2', 8)")
+    sql, outputs = SWAP_VIEWS[index]
+    original = ch.query(sql.format(db=db))
+    vq = ViewQuery(sql.format(db=db), "s", db)
+    before = vq.refs({"a", "b"})
+    swapped = vq.remapped({"a": "b", "b": "a"})
+    if "*" not in sql:
+        assert ViewQuery(swapped, "s", db).refs({"a", "b"}) == [
+            {"a": "b", "b": "a"}[n] for n in before
+        ]
+    ch.command(f"ALTER TABLE {db}.s UPDATE a = b, b = a WHERE 1 SETTINGS mutations_sync = 2")
+    again = ch.query(swapped)
+
+    def by_name(result: Any) -> list[list[tuple[str, Any]]]:
+        return sorted(
+            sorted(zip(result.column_names, row, strict=True)) for row in result.result_rows
+        )
+
+    assert by_name(again) == by_name(original)
+    if outputs is not None:
+        assert sorted(again.column_names) == sorted(outputs)
+
+
+def test_each_swap_mutation_is_found_by_its_own_marker(ch: Any, tmp_path: Path) -> None:
+    """Two migrations swap the same columns back: each mutation's guard finds its own marker
+    in the stored command (not the other's), so each runs exactly once."""
+    db = "gm_marker"
+    reset_database(ch, db)
+    ch.command(
+        f"CREATE TABLE {db}.siphon_t (id Int64, a String, b String) ENGINE = MergeTree ORDER BY id"
+    )
+    ch.command(f"INSERT INTO {db}.siphon_t VALUES (1, 'A', 'B')")
+    op = SwapColumns(table=TableRef(name="t"), a="a", b="b")
+    for mid in ("m1_swap", "m2_swap_back"):
+        m = Migration(id=mid, source=Source(framework="sql", version="1"), operations=[op])
+        tg = target(ch, db, tmp_path)
+        plan = tg.plan(m, m.checksum(), replay([]))
+        [step] = plan.steps
+        assert not guard_holds(ch, db, step.payload)
+        tg.execute(plan)
+        assert guard_holds(ch, db, step.payload)
+        assert mutation_marker(mid, 0) in step.statements[0]
+    # two swaps: back to the start, each issued once
+    assert ch.query(f"SELECT a, b FROM {db}.siphon_t").result_rows == [("A", "B")]
+    assert ch.query(
+        f"SELECT count() FROM system.mutations WHERE database = '{db}'"
+    ).result_rows == [(2,)]

@@ -43,6 +43,7 @@ from gen_migrate.dialects.iceberg.introspect import (
     LiveTable,
     column_types,
     pyiceberg_tables,
+    read_local_tables,
     read_tables,
     type_spelling,
 )
@@ -153,6 +154,15 @@ def test_raw_json_reads_what_pyiceberg_reads(stocked: IcebergTarget) -> None:
     assert "blob" not in raw["evolved"].columns
     assert raw["issues"].columns["amount"] == "decimal(14, 4)"
     assert any(k.startswith("gen-migrate.step.001.") for k in raw["issues"].properties)
+
+
+def test_rows_read_without_pyiceberg_give_the_same_tables(stocked: IcebergTarget) -> None:
+    """The (name, location) rows the SQLite reader finds, read with plain file reads."""
+    catalog = stocked.catalog
+    names = sorted(ident[-1] for ident in catalog.list_tables(NS))
+    rows = [(n, catalog.load_table((NS, n)).metadata_location) for n in names]
+    assert read_local_tables(NS, rows) == read_tables(catalog, NS)
+    assert read_local_tables(NS, rows, ["issues", "absent"]) == read_tables(catalog, NS, ["issues"])
 
 
 def test_only_the_asked_tables(stocked: IcebergTarget) -> None:

@@ -96,6 +96,8 @@ class _Resolver:
         # User types are resolved by oid, never by name: the registry only carries overrides.
         self.registry = TypeRegistry(None, overrides)
         self.cache: dict[int, GenericType] = {}
+        self.spelled: dict[str, GenericType] = {}
+        """``format_type`` spelling → generic type (types are frozen, so shared)."""
 
     def user(self, oid: int, depth: int = 0) -> GenericType:
         """The generic type of the enum or domain ``oid``."""
@@ -138,7 +140,10 @@ class _Resolver:
             if element.kind is TypeKind.ARRAY:
                 return element
             return GenericType(kind=TypeKind.ARRAY, element=element, pg=f"{element.pg}[]")
-        return parse_type(text, self.registry)
+        found = self.spelled.get(text)
+        if found is None:
+            found = self.spelled[text] = parse_type(text, self.registry)
+        return found
 
 
 def _resolver(conn: psycopg.Connection[Any], overrides: Mapping[str, str] | None) -> _Resolver:

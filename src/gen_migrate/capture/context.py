@@ -5,8 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gen_migrate.capture.pgtypes import TypeRegistry, UnknownTypeError, generic_from_typename
+from gen_migrate.capture.pgtypes import (
+    TypeRegistry,
+    UnknownTypeError,
+    generic_from_typename,
+    table_ref,
+)
 from gen_migrate.capture.sqltext import StatementText, min_location
+from gen_migrate.capture.statements import decode_json
 from gen_migrate.generic.operations import (
     AddColumn,
     AlterColumnType,
@@ -68,18 +74,16 @@ class FileState:
     def index_columns(self, schema: str, name: str) -> list[str] | None:
         """The plain columns of index ``schema.name`` created so far, ``None`` if not known."""
         if self.pending_indexes:
-            import json
-
             from pglast.parser import ParseError, parse_sql_json
 
             pending, self.pending_indexes = self.pending_indexes, []
             try:
-                trees = [json.loads(parse_sql_json("\n;\n".join(pending)))]
+                trees = [decode_json(parse_sql_json("\n;\n".join(pending)))]
             except ParseError:
                 trees = []
                 for text in pending:
                     try:
-                        trees.append(json.loads(parse_sql_json(text)))
+                        trees.append(decode_json(parse_sql_json(text)))
                     except ParseError:
                         continue
             for tree in trees:
@@ -98,6 +102,11 @@ def is_enumish(ty: GenericType) -> bool:
     if ty.kind is TypeKind.ARRAY and ty.element is not None:
         ty = ty.element
     return ty.kind is TypeKind.ENUM
+
+
+def _snapshot(ts: TableSchema | None) -> TableSchema | None:
+    """A copy of a table to restore on rollback (columns are immutable, their maps are not)."""
+    return None if ts is None else TableSchema(ts.ref, dict(ts.columns), list(ts.primary_key))
 
 
 def _has_enum(ts: TableSchema) -> bool:
@@ -148,6 +157,9 @@ class Ctx:
                 if self.state.enum_tables is not None:
                     self._note_enums(op, [table])
                 return
+            elif self.state.enum_tables is None:  # no enum bookkeeping yet: only the undo copy
+                saved[table] = _snapshot(self.schema.tables.get(table))
+                return
             else:
                 refs = [table]
             if self.state.enum_tables is not None:
@@ -155,12 +167,7 @@ class Ctx:
             tables = self.schema.tables
             for ref in refs:
                 if ref not in saved:
-                    ts = tables.get(ref)
-                    saved[ref] = (
-                        None
-                        if ts is None
-                        else TableSchema(ts.ref, dict(ts.columns), list(ts.primary_key))
-                    )
+                    saved[ref] = _snapshot(tables.get(ref))
         else:
             name = op.name  # type: ignore[union-attr]
             if name not in self._types:
@@ -233,19 +240,6 @@ class Ctx:
         if loc < 0:
             return ""
         return self.text.expression_after(keyword, self.text.char_offset(loc - self.base), **kw)
-
-
-_REFS: dict[tuple[str, str], TableRef] = {}
-
-
-def table_ref(schema: str, name: str) -> TableRef:
-    """A TableRef, validated once per name (they are immutable, so shared)."""
-    ref = _REFS.get((schema, name))
-    if ref is None:
-        if len(_REFS) > 100_000:
-            _REFS.clear()
-        ref = _REFS[(schema, name)] = TableRef(schema=schema, name=name)
-    return ref
 
 
 def range_ref(node: JsonNode) -> TableRef:

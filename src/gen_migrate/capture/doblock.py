@@ -14,7 +14,7 @@ that cannot be normalised. A block with no DDL is skipped.
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +22,7 @@ from gen_migrate.capture.context import Ctx, JsonNode, Skip, Unsupported
 from gen_migrate.capture.prefilter import inert_kind
 from gen_migrate.capture.skip import REFUSED, SKIPPED
 from gen_migrate.capture.sqltext import StatementText
+from gen_migrate.capture.statements import decode_json
 
 _LOOPS = {
     "PLpgSQL_stmt_loop",
@@ -34,6 +35,11 @@ _LOOPS = {
 }
 _DYNAMIC = object()
 """Marks dynamic SQL (EXECUTE) in the walk, refused when the walk reaches it."""
+_DATA_ONLY = "DO block without DDL (changes data only)"
+_EXECSQL = re.compile(
+    r'"PLpgSQL_stmt_execsql":\{"lineno":\d+,"sqlstmt":\{"PLpgSQL_expr":\{"query":("(?:[^"\\]++|\\.)*+")'
+)
+"""The query (a JSON string) of a static SQL statement in a PL/pgSQL tree's JSON text."""
 _WRAP = "CREATE FUNCTION gen_migrate_do() RETURNS void LANGUAGE plpgsql AS $gen_migrate$"
 
 
@@ -56,15 +62,18 @@ def do_block(ctx: Ctx, node: JsonNode) -> str:
     if "$gen_migrate$" in body:
         raise Unsupported(REFUSED["DoStmt"])
     try:
-        tree = json.loads(parse_plpgsql_json(f"{_WRAP}{body}$gen_migrate$"))
+        text = parse_plpgsql_json(f"{_WRAP}{body}$gen_migrate$")
     except ParseError as exc:
         raise Unsupported(f"DO block body does not parse ({exc})") from None
+    if _changes_data_only(text):
+        raise Skip(_DATA_ONLY)
+    tree = decode_json(text)
     ran = 0
     for query, guarded, looped in _statements(tree, False, False):
         if inert_kind(query) is not None:
             continue
         try:
-            parsed = json.loads(parse_sql_json(query))["stmts"]
+            parsed = decode_json(parse_sql_json(query))["stmts"]
         except ParseError as exc:
             raise Unsupported(f"DO block statement does not parse ({exc})") from None
         for raw in parsed:
@@ -77,8 +86,19 @@ def do_block(ctx: Ctx, node: JsonNode) -> str:
                 raise Unsupported(f"DO block runs {kind} in a loop: {REFUSED['DoStmt']}")
             ran += _run(ctx, kind, inner, query, guarded)
     if not ctx.ops:
-        raise Skip("; ".join(ctx.notes) or "DO block without DDL (changes data only)")
+        raise Skip("; ".join(ctx.notes) or _DATA_ONLY)
     return f"DO block ({ran} statement{'s' if ran != 1 else ''})"
+
+
+def _changes_data_only(text: str) -> bool:
+    """Whether a body's JSON tree (text) has no dynamic SQL and only static statements set aside
+    by their leading keywords: the walk would then find nothing to run."""
+    if "PLpgSQL_stmt_dyn" in text:
+        return False
+    queries = _EXECSQL.findall(text)
+    if len(queries) != text.count('"PLpgSQL_stmt_execsql"'):
+        return False
+    return all(inert_kind(decode_json(query)) is not None for query in queries)
 
 
 def _run(ctx: Ctx, kind: str, node: JsonNode, query: str, guarded: bool) -> int:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from gen_migrate.capture.context import Ctx, FileState, JsonNode, Skip, Unsupported, range_ref
 from gen_migrate.capture.doblock import do_block
-from gen_migrate.capture.normalize_alter import alter_table, alter_table_shallow
+from gen_migrate.capture.normalize_alter import alter_table, shallow_skip
 from gen_migrate.capture.normalize_objects import drop, rename, set_schema
 from gen_migrate.capture.normalize_table import create_table
 from gen_migrate.capture.normalize_types import alter_enum, create_domain, create_enum
@@ -158,14 +158,7 @@ def _shallow_select(ctx: Ctx, raw: RawStatement) -> str:
     return _select(ctx, raw.node())
 
 
-def _shallow_alter(ctx: Ctx, raw: RawStatement) -> str:
-    if isinstance(raw.payload, str):
-        alter_table_shallow(ctx, raw.payload)
-    return alter_table(ctx, raw.node())
-
-
 _SHALLOW: dict[str, Callable[[Ctx, RawStatement], str]] = {
-    "AlterTableStmt": _shallow_alter,
     "ViewStmt": _shallow_view,
     "SelectStmt": _shallow_select,
 }
@@ -249,13 +242,18 @@ def _normalize(
             # recognised by its leading keywords (prefilter.py) or its node type alone
             if kind == "IndexStmt":
                 state.pending_indexes.append(text)
+            elif raw.forgets:
+                state.others.difference_update(raw.forgets)
             outcome = Outcome(file, line, text, "skipped", raw.reason or SKIPPED[kind])
         else:
-            outcome = _translate(raw, schema, registry, state, text, src)
+            outcome = _translate(raw, schema, registry, state, text)
             outcome.file, outcome.line = file, line
         if outcome.kind == "error" and on_error == "raise":
             raise NormalizeError(outcome.message())
         outcomes.append(outcome)
+        # The statement's JSON (text or tree) goes now, not with the list at the end: the next
+        # statement's then reuses its memory while that is still in cache.
+        raw.payload = None
     operations = fold_swaps([op for o in outcomes for op in o.operations])
     sources = [o.statement for o in outcomes if o.operations]
     return NormalizeResult(operations, outcomes, sources)
@@ -267,10 +265,14 @@ def _translate(
     registry: TypeRegistry,
     state: FileState,
     text: str,
-    src: SourceText,
 ) -> Outcome:
     kind = raw.kind
-    ctx = Ctx(schema, registry, state, StatementText(text, src.ascii), raw.base)
+    if kind == "AlterTableStmt" and isinstance(raw.payload, str):
+        # decided from the JSON text, before anything is set up for a translation
+        reason = shallow_skip(raw.payload)
+        if reason is not None:
+            return Outcome("", 0, text, "skipped", reason)
+    ctx = Ctx(schema, registry, state, StatementText(text, text.isascii()), raw.base)
     translator = TRANSLATORS.get(kind)
     try:
         if kind in _SHALLOW:

@@ -91,14 +91,18 @@ _CONTYPE = re.compile(r'"contype":"(CONSTR_\w+)"')
 _OBJTYPE = re.compile(r'"objtype":"(OBJECT_\w+)"')
 
 
-def alter_table_shallow(ctx: Ctx, payload: str) -> str | None:
-    """Skip an ALTER TABLE whose actions cannot change columns without decoding its tree.
+def shallow_skip(payload: str) -> str | None:
+    """Why an ALTER TABLE whose actions cannot change columns is skipped, decided without
+    decoding its tree; ``None`` when the statement needs the full translation.
 
-    Returns ``None`` when the statement needs the full translation. Works on the JSON text:
-    the action and constraint kinds are enum names, which never occur escaped in strings.
+    Works on the JSON text: the action and constraint kinds are enum names, which never occur
+    escaped in strings.
     """
+    first = _SUBTYPE.search(payload)
+    if first is None or first.group(1) not in _SHALLOW_OK:
+        return None  # most ALTER TABLEs: decided by the first action, before the rest is read
     subtypes = _SUBTYPE.findall(payload)
-    if not subtypes or not _SHALLOW_OK.issuperset(subtypes):
+    if not _SHALLOW_OK.issuperset(subtypes):
         return None
     contypes = _CONTYPE.findall(payload)
     if any(c in ("CONSTR_PRIMARY", "CONSTR_NOTNULL") for c in contypes):
@@ -106,7 +110,7 @@ def alter_table_shallow(ctx: Ctx, payload: str) -> str | None:
     objtypes = _OBJTYPE.findall(payload)
     kind = objtypes[-1] if objtypes else "OBJECT_TABLE"
     if kind in _NOT_A_TABLE:
-        raise Skip(f"ALTER on a {_NOT_A_TABLE[kind]}: not a replicated table")
+        return f"ALTER on a {_NOT_A_TABLE[kind]}: not a replicated table"
     described = []
     constraints = iter(contypes)
     for sub in subtypes:
@@ -115,7 +119,7 @@ def alter_table_shallow(ctx: Ctx, payload: str) -> str | None:
             described.append(f"add constraint {con.replace('_', ' ')}")
         else:
             described.append(NO_COLUMN_CHANGE[sub])
-    raise Skip(f"no column change ({', '.join(dict.fromkeys(described))})")
+    return f"no column change ({', '.join(dict.fromkeys(described))})"
 
 
 def alter_table(ctx: Ctx, node: JsonNode) -> str:
@@ -126,21 +130,24 @@ def alter_table(ctx: Ctx, node: JsonNode) -> str:
     rel = node["relation"]
     ref = range_ref(rel)
     cmds = [c["AlterTableCmd"] for c in node.get("cmds", ())]
-    subtypes = [c["subtype"] for c in cmds]
     if ref not in ctx.schema.tables:
         if ref in ctx.state.others:
             raise Skip(f"{ref} is not a replicated table (view, temporary or foreign table)")
         if node.get("missing_ok"):
             raise Skip(f"table {ref} does not exist (IF EXISTS)")
         if all(s in NO_COLUMN_CHANGE or _harmless_constraint(c) for c, s in _pairs(cmds)):
-            raise Skip(f"no column change ({_describe(subtypes, cmds)}) on unknown table {ref}")
+            raise Skip(f"no column change ({_describe(cmds)}) on unknown table {ref}")
         ctx.table(ref)
     recurse = rel.get("inh", False)
+    children = ctx.state.children
     for cmd in cmds:
         cmd["_recurse"] = recurse
         sub = cmd["subtype"]
         action = _ACTIONS.get(sub)
         if action is not None:
+            if not (recurse and children.get(ref)):
+                action(ctx, ref, cmd)
+                continue
             for i, target in enumerate(_targets(ctx, ref, recurse)):
                 if i == 0 or _applies_to_child(ctx, target, cmd):
                     action(ctx, target, cmd)
@@ -153,7 +160,7 @@ def alter_table(ctx: Ctx, node: JsonNode) -> str:
         elif sub not in NO_COLUMN_CHANGE:
             raise Unsupported(f"ALTER TABLE action {sub.removeprefix('AT_')} is not understood")
     if not ctx.ops:
-        raise Skip("; ".join(ctx.notes) or f"no column change ({_describe(subtypes, cmds)})")
+        raise Skip("; ".join(ctx.notes) or f"no column change ({_describe(cmds)})")
     return f"alter table {ref}"
 
 
@@ -161,9 +168,10 @@ def _pairs(cmds: list[JsonNode]) -> list[tuple[JsonNode, str]]:
     return [(c, c["subtype"]) for c in cmds]
 
 
-def _describe(subtypes: list[str], cmds: list[JsonNode]) -> str:
+def _describe(cmds: list[JsonNode]) -> str:
     out = []
-    for sub, cmd in zip(subtypes, cmds, strict=True):
+    for cmd in cmds:
+        sub = cmd["subtype"]
         if sub == "AT_AddConstraint":
             con = cmd.get("def", {}).get("Constraint", {})
             kind = con.get("contype", "CONSTR_?").removeprefix("CONSTR_").lower()
@@ -355,4 +363,4 @@ _ACTIONS: dict[str, _Action] = {
 }
 
 _SHALLOW_OK = frozenset(NO_COLUMN_CHANGE.keys() - _LINKS.keys() | {"AT_AddConstraint"})
-"""Actions :func:`alter_table_shallow` may decide from the JSON text."""
+"""Actions :func:`shallow_skip` may decide from the JSON text."""

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from gen_migrate.capture.construct import construct
-from gen_migrate.capture.context import Ctx, JsonNode, Skip, Unsupported, name_ref, range_ref
+from gen_migrate.capture.context import (
+    Ctx,
+    JsonNode,
+    Skip,
+    Unsupported,
+    name_ref,
+    range_ref,
+)
 from gen_migrate.capture.normalize_types import drop_type, rename_type
+from gen_migrate.capture.pgtypes import table_ref
 from gen_migrate.generic.operations import DropTable, RenameColumn, RenameTable, TableRef
 
 _OBJECT_NAMES = {
@@ -141,10 +149,10 @@ def rename(ctx: Ctx, node: JsonNode) -> str:
         ref = range_ref(node["relation"])
         if _not_replicated(ctx, ref, node):
             ctx.state.others.discard(ref)
-            ctx.state.others.add(TableRef(schema=ref.schema, name=new_name))
+            ctx.state.others.add(table_ref(ref.schema, new_name))
             raise Skip(f"{ref} is not a replicated table")
         ctx.emit(construct(RenameTable, table=ref, new_name=new_name))
-        _rename_in_state(ctx, ref, TableRef(schema=ref.schema, name=new_name))
+        _rename_in_state(ctx, ref, table_ref(ref.schema, new_name))
         return f"rename table {ref}"
     if kind == "OBJECT_COLUMN":
         if node.get("relationType", "OBJECT_TABLE") != "OBJECT_TABLE":
@@ -165,7 +173,7 @@ def rename(ctx: Ctx, node: JsonNode) -> str:
         return f"rename column {ref}.{old}"
     if kind in _TYPES:
         old_ref = name_ref(node["object"]["List"]["items"])
-        return rename_type(ctx, old_ref, TableRef(schema=old_ref.schema, name=new_name))
+        return rename_type(ctx, old_ref, table_ref(old_ref.schema, new_name))
     if kind == "OBJECT_SCHEMA":
         schema = node["subname"]
         if any(r.schema == schema for r in ctx.schema.tables):
@@ -176,7 +184,7 @@ def rename(ctx: Ctx, node: JsonNode) -> str:
         if rel is not None:
             ref = range_ref(rel)
             ctx.state.others.discard(ref)
-            ctx.state.others.add(TableRef(schema=ref.schema, name=new_name))
+            ctx.state.others.add(table_ref(ref.schema, new_name))
     raise Skip(f"rename {_what(kind)}: no replicated table column changes")
 
 
@@ -216,5 +224,5 @@ def set_schema(ctx: Ctx, node: JsonNode) -> str:
         raise Skip(f"{ref} is not a replicated table")
     if kind in _TYPES:
         old_ref = name_ref(node["object"]["List"]["items"])
-        return rename_type(ctx, old_ref, TableRef(schema=new_schema, name=old_ref.name))
+        return rename_type(ctx, old_ref, table_ref(new_schema, old_ref.name))
     raise Skip(f"set schema of a {_what(kind)}: no replicated table column changes")

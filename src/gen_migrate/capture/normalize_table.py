@@ -51,7 +51,8 @@ def column_from_def(ctx: Ctx, table: TableRef, cdef: JsonNode) -> tuple[Column, 
         fields["nullable"] = False
     if cdef.get("is_not_null"):
         fields["nullable"] = False
-    primary = _apply_constraints(ctx, fields, cdef.get("constraints", ()))
+    constraints = cdef.get("constraints")
+    primary = _apply_constraints(ctx, fields, constraints) if constraints else False
     return construct(Column, **fields), primary
 
 

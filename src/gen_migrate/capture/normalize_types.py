@@ -77,8 +77,9 @@ def _retype_all(ctx: Ctx, ref: TableRef, old: GenericType, new: GenericType) -> 
     """Domains over ``old`` and every column of ``old`` (or an array of it) get ``new``."""
     old_key = old.key()
     old_kind = old.kind
+    old_name = old.name
     for tref, ty in list(ctx.schema.types.items()):
-        if ty.kind is old_kind and ty.key() == old_key and tref != ref:
+        if ty.kind is old_kind and ty.name == old_name and ty.key() == old_key and tref != ref:
             ctx.emit(construct(DefineType, name=tref, type=new))
     tables = (
         ctx.state.tables_with_enums(ctx.schema)
@@ -90,7 +91,7 @@ def _retype_all(ctx: Ctx, ref: TableRef, old: GenericType, new: GenericType) -> 
         (tref, col)
         for tref, ts in tables
         for col in ts.columns.values()
-        if col.type.kind is old_kind or col.type.kind is array
+        if (kind := col.type.kind) is old_kind or kind is array
     ]
     for tref, col in candidates:
         retyped = _swap_key(col.type, old_kind, old_key, new)
@@ -117,12 +118,13 @@ def _swap_key(
     """``new`` for a type equal to the old one (by ``old_kind`` and ``old_key``), an array of
     ``new`` for an array of it, else ``None``."""
     kind = ty.kind
-    if kind is old_kind and ty.key() == old_key:
+    # the name (fifth in the key) first: most enum columns are of another enum
+    if kind is old_kind and ty.name == old_key[4] and ty.key() == old_key:
         return new
     if kind is not TypeKind.ARRAY:
         return None
     element = ty.element
-    if element is None or element.kind is not old_kind:
+    if element is None or element.kind is not old_kind or element.name != old_key[4]:
         return None
     if element.key() == old_key:
         return GenericType(kind=TypeKind.ARRAY, element=new, pg=f"{new.pg}[]")

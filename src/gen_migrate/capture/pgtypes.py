@@ -199,12 +199,26 @@ class TypeRegistry:
     def lookup_user(self, schema: str | None, name: str) -> GenericType | None:
         """A known enum/domain: qualified exactly, else ``public``, else a unique name match."""
         if schema is not None:
-            return self.user_types.get(TableRef(schema=schema, name=name))
-        found = self.user_types.get(TableRef(schema="public", name=name))
+            return self.user_types.get(table_ref(schema, name))
+        found = self.user_types.get(table_ref("public", name))
         if found is not None:
             return found
         matches = [ty for ref, ty in self.user_types.items() if ref.name == name]
         return matches[0] if len(matches) == 1 else None
+
+
+_REFS: dict[tuple[str, str], TableRef] = {}
+
+
+def table_ref(schema: str, name: str) -> TableRef:
+    """A TableRef naming a table or type, validated once per name (they are immutable, so
+    shared)."""
+    ref = _REFS.get((schema, name))
+    if ref is None:
+        if len(_REFS) > 100_000:
+            _REFS.clear()
+        ref = _REFS[(schema, name)] = TableRef(schema=schema, name=name)
+    return ref
 
 
 def type_display_name(ref: TableRef) -> str:

@@ -1,12 +1,14 @@
 """Statements recognised by their leading keywords, so only the rest is parsed.
 
 Most of a migration history's text is statements that cannot change a table's columns: data
-changes, function bodies, views, indexes, triggers, comments. Parsing them costs more than all
-the rest, so the text is first cut at every top-level ``;`` by a scanner that knows Postgres's
-quoting (strings, ``E''`` strings, quoted identifiers, dollar quotes, comments), and each piece
-whose leading keywords name one of those kinds is set aside without being parsed. The other
-pieces are parsed in one ``parse_sql_json`` call on the text with the set-aside statements
-blanked out (same byte offsets, so locations, spans and lines stay those of the source).
+changes, function bodies, views (created or dropped, materialized or not), indexes, triggers,
+comments, and single-action ALTER TABLEs that add a foreign key or unique constraint, drop or
+validate a constraint, change the owner or enable or disable a trigger. Parsing them costs more
+than all the rest, so the text is first cut at every top-level ``;`` by a scanner that knows
+Postgres's quoting (strings, ``E''`` strings, quoted identifiers, dollar quotes, comments), and
+each piece whose leading keywords name one of those kinds is set aside without being parsed.
+The other pieces are parsed in one ``parse_sql_json`` call on the text with the set-aside
+statements blanked out (same byte offsets, so locations, spans and lines stay those of the source).
 
 Consequence, by design: a statement recognised this way is skipped with its kind's reason even
 when it has a syntax error (it cannot change columns; Postgres reports the error when the
@@ -21,27 +23,34 @@ the parser's statements do not start where the scanner's pieces do, or a functio
 from __future__ import annotations
 
 import re
+from typing import cast
 
+from gen_migrate.capture.pgtypes import table_ref
 from gen_migrate.capture.statements import LEAD, RawStatement, SourceText, from_json
+from gen_migrate.generic.operations import TableRef
 
 _PIECE = re.compile(
-    rb"""(?:
-        [^;'"$\-/]+
+    rb"""(\s*+)(?:
+        [^;'"$\-/]++
       | (?<=[eE])(?<![A-Za-z0-9_\x80-\xff$][eE])'(?:[^'\\]|\\.|'')*'
-      | '[^']*'
-      | "[^"]*"
-      | --[^\n]*
-      | /\*(?:[^*/]|\*(?!/)|/(?!\*))*\*/
-      | (?<![A-Za-z0-9_\x80-\xff$])\$([A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*|)\$
-        [^$]*(?:\$(?!\1\$)[^$]*)*\$\1\$
+      | '[^']*+'
+      | "[^"]*+"
+      | --[^\n]*+
+      | /\*(?:[^*/]++|\*(?!/)|/(?!\*))*\*/
+      | (?<![A-Za-z0-9_\x80-\xff$])\$([A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*+|)\$
+        [^$]*+(?:\$(?!\2\$)[^$]*+)*+\$\2\$
       | [-/$'"]
-    )*(?:;|\Z)""",
+    )*+(?:;|\Z)""",
     re.VERBOSE | re.DOTALL,
 )
-"""Text up to and including the next top-level ``;`` (or the end). A quote that is never
-closed counts as one character; the parser route then reports the text as Postgres would."""
+"""Text up to and including the next top-level ``;`` (or the end), its leading whitespace in
+group 1. A quote that is never closed counts as one character; the parser route then reports
+the text as Postgres would. Every character but a top-level ``;`` is matched by some
+alternative, so the match never backtracks: the quantifiers are possessive (no backtracking
+state is kept), except inside an ``E''`` string, whose ``''`` may have to be given back."""
 
-_NAME = rb'(?:"(?:[^"]|"")+"|[A-Za-z_\x80-\xff][A-Za-z0-9_$\x80-\xff]*)'
+_NAME = rb'(?:"(?:[^"]|"")++"|[A-Za-z_\x80-\xff][A-Za-z0-9_$\x80-\xff]*+)'
+"""An identifier, possessive: what may follow one (space, ``.``, ``*``, ``(``) cannot be in it."""
 _HEAD = re.compile(
     rb"""(?ix)
         (?P<InsertStmt>insert)\s
@@ -51,6 +60,7 @@ _HEAD = re.compile(
       | create\s+(?:or\s+replace\s+)?(?P<CreateFunctionStmt>function|procedure)\s
       | create\s+(?:or\s+replace\s+)?(?:constraint\s+)?(?P<CreateTrigStmt>trigger)\s
       | create\s+(?:unique\s+)?(?P<IndexStmt>index)\s
+      | create\s+(?P<MatView>materialized)\s+view\s
       | create\s+(?:or\s+replace\s+)?(?:temp\s+|temporary\s+)?(?:recursive\s+)?
         (?P<ViewStmt>view)\s+(?P<first>"""
     + _NAME
@@ -58,19 +68,85 @@ _HEAD = re.compile(
     + _NAME
     + rb"""))?(?=[\s(])
       | (?P<DropStmt>drop)\s+(?P<dropped>index|function|procedure|trigger)\s
+      | drop\s+(?P<DropView>(?:materialized\s+)?view)\s
       | alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?"""
     + _NAME
     + rb"""(?:\s*\.\s*"""
     + _NAME
-    + rb""")?\s*\*?\s+(?P<RenameConstraint>rename)\s+constraint\s
+    + rb""")?\s*\*?\s+(?:
+            (?P<RenameConstraint>rename)\s+constraint\s
+          | (?P<AlterTable>(?=[aAdDvVoOeE]))
+        )
       | alter\s+(?P<RenameIndex>index)\s+(?:if\s+exists\s+)?"""
     + _NAME
     + rb"""(?:\s*\.\s*"""
     + _NAME
     + rb""")?\s+rename\s+to\s""",
 )
-"""Leading keywords → node type; a view also gives its (one- or two-part) name."""
+"""Leading keywords → node type; a view also gives its (one- or two-part) name. An ALTER TABLE
+(``AlterTable``) or DROP VIEW (``DropView``) is set aside only when :data:`_QUIET_ALTER` or
+:data:`_DROP_VIEWS` also matches the rest of the statement."""
 
+_QNAME = _NAME + rb"(?:\s*\.\s*" + _NAME + rb")?"
+_COLUMNS = rb"\(\s*" + _NAME + rb"(?:\s*,\s*" + _NAME + rb")*\s*\)"
+_QUIET_ALTER = re.compile(
+    rb"""(?ix)(?:
+        add\s+(?:constraint\s+"""
+    + _NAME
+    + rb"""\s+)?(?:
+            (?P<foreign>foreign)\s+key\s*"""
+    + _COLUMNS
+    + rb"""\s*references\s+"""
+    + _QNAME
+    + rb"""(?:\s*"""
+    + _COLUMNS
+    + rb""")?(?:\s+match\s+(?:full|partial|simple))?
+            (?:\s+on\s+(?:delete|update)\s+(?:no\s+action|restrict|cascade|set\s+(?:null|default)))*
+          | (?P<unique>unique)\s*"""
+    + _COLUMNS
+    + rb"""
+        )(?:\s+not\s+valid|\s+(?:not\s+)?deferrable|\s+initially\s+(?:deferred|immediate))*
+      | (?P<drop>drop)\s+constraint\s+(?:if\s+exists\s+)?"""
+    + _NAME
+    + rb"""(?:\s+(?:cascade|restrict))?
+      | (?P<validate>validate)\s+constraint\s+"""
+    + _NAME
+    + rb"""
+      | (?P<owner>owner)\s+to\s+"""
+    + _NAME
+    + rb"""
+      | (?P<trigger>enable|disable)\s+trigger\s+(?P<which>"""
+    + _NAME
+    + rb""")
+    )\s*\Z"""
+)
+"""The rest of a single-action ALTER TABLE (after the table's name) that changes no column, up
+to the end of the statement (so a second action never matches): a foreign key or unique
+constraint added, a constraint dropped or validated, a new owner, a trigger enabled or
+disabled."""
+_QUIET_REASONS = {
+    "foreign": "add constraint foreign",
+    "unique": "add constraint unique",
+    "drop": "drop constraint",
+    "validate": "validate constraint",
+    "owner": "owner",
+}
+"""What ``normalize_alter.shallow_skip`` says of each action (the reason must be the same)."""
+
+_DROP_VIEWS = re.compile(
+    rb"(?ix)(?:if\s+exists\s+)?(?P<names>"
+    + _QNAME
+    + rb"(?:\s*,\s*"
+    + _QNAME
+    + rb")*)(?:\s+(?:cascade|restrict))?\s*\Z"
+)
+"""The rest of a DROP [MATERIALIZED] VIEW: its names, to the end of the statement."""
+_NAME_PARTS = re.compile(rb"(" + _NAME + rb")(?:\s*\.\s*(" + _NAME + rb"))?")
+
+_SPACES = memoryview(b" " * 4096)
+_HEAD_START = frozenset(b"iIuUdDcCaA")
+"""First bytes :data:`_HEAD` can match at."""
+_COMMENT_START = frozenset(b"-/")
 _NO_CHANGE = "no replicated table column changes"
 
 _ATOMIC = re.compile(rb"(?i)\bbegin\s+atomic\b")
@@ -86,73 +162,126 @@ def split_prefiltered(src: SourceText) -> list[RawStatement] | None:
     data = src.data
     size = len(data)
     slots: list[RawStatement | None] = []
-    kept: list[int] = []
-    kept_lines: list[int] = []
-    blanked: list[bytes] = []
-    done = 0
+    kept: list[tuple[int, int, int]] = []  # start, line, index in slots
+    blank: list[tuple[int, int]] = []
     head = _HEAD.match
     lead = LEAD.match
     count = data.count
     line, counted = 1, 0
     for piece in _PIECE.finditer(data):
-        a, b = piece.span()
+        (a, b), (_, start) = piece.regs[:2]
         if a == size:
             break
         end = b - 1 if data[b - 1] == 59 else b  # 59: ";"
-        start = lead(data, a, end).end()  # type: ignore[union-attr]
         if start >= end:
             continue
+        first = data[start]
+        if first in _COMMENT_START:
+            start = lead(data, start, end).end()  # type: ignore[union-attr]
+            if start >= end:
+                continue
+            first = data[start]
         line += count(b"\n", counted, start)
         counted = start
-        m = head(data, start, end)
-        if m is None:
-            kept.append(start)
-            kept_lines.append(line)
-            slots.append(None)
-            continue
-        payload = None
-        reason = None
-        if m.group("ViewStmt") is not None:
-            kind = "ViewStmt"
-            view = _view_ref(m.group("first"), m.group("second"))
-            if view is None:
-                kept.append(start)
-                kept_lines.append(line)
-                slots.append(None)
+        m = head(data, start, end) if first in _HEAD_START else None
+        if m is not None:
+            kind: str = m.lastgroup  # type: ignore[assignment]
+            if kind in _NAMED_KINDS:
+                if kind == "CreateFunctionStmt" and _ATOMIC.search(data, start, end):
+                    return None
+                slots.append(RawStatement(kind, None, 0, start, end, line))
+                blank.append((start, end))
                 continue
-            payload = {"view": view}
-        elif m.group("DropStmt") is not None:
-            kind = "DropStmt"
-            reason = f"drop {m.group('dropped').decode().lower()}: {_NO_CHANGE}"
-        elif m.group("RenameConstraint") is not None:
-            kind, reason = "RenameStmt", f"rename constraint: {_NO_CHANGE}"
-        elif m.group("RenameIndex") is not None:
-            kind, reason = "RenameStmt", f"rename index: {_NO_CHANGE}"
-        else:
-            kind = str(m.lastgroup)
-            if kind == "CreateFunctionStmt" and _ATOMIC.search(data, start, end):
-                return None
-        slots.append(RawStatement(kind, payload, 0, start, end, line, reason=reason))
-        blanked.append(data[done:start])
-        blanked.append(b" " * (end - start))
-        done = end
+            raw = _set_aside(m, kind, data, start, end, line)
+            if raw is not None:
+                slots.append(raw)
+                blank.append((start, end))
+                continue
+        kept.append((start, line, len(slots)))
+        slots.append(None)
     if len(kept) == len(slots):
         return None
-    blanked.append(data[done:])
-    text = b"".join(blanked)
+    text = bytearray(data)
+    for start, end in blank:
+        n = end - start
+        text[start:end] = _SPACES[:n] if n <= _SPACES.nbytes else b" " * n
     try:
         parsed = from_json(text, parse_sql_json(text.decode()), 0, size)
     except ParseError:
         return None
-    if len(parsed) != len(kept) or any(r.start != k for r, k in zip(parsed, kept, strict=True)):
+    if len(parsed) != len(kept):
         return None
-    fill = iter(parsed)
-    out: list[RawStatement] = []
-    for slot in slots:
-        out.append(next(fill) if slot is None else slot)
-    for raw, at_line in zip(parsed, kept_lines, strict=True):
+    for raw, (start, at_line, at) in zip(parsed, kept, strict=True):
+        if raw.start != start:
+            return None
         raw.line = at_line
-    return out
+        slots[at] = raw
+    return cast(list[RawStatement], slots)
+
+
+def _set_aside(
+    m: re.Match[bytes], kind: str, data: bytes, start: int, end: int, line: int
+) -> RawStatement | None:
+    """The statement whose leading keywords :data:`_HEAD` matched (``kind`` its last group)
+    when it is set aside with a reason of its own; ``None`` when it must be parsed."""
+    if kind == "dropped":
+        reason = f"drop {m.group('dropped').decode().lower()}: {_NO_CHANGE}"
+        return RawStatement("DropStmt", None, 0, start, end, line, None, reason)
+    if kind == "MatView":
+        return RawStatement(
+            "CreateTableAsStmt", None, 0, start, end, line, None, "materialized view"
+        )
+    if kind == "RenameConstraint":
+        reason = f"rename constraint: {_NO_CHANGE}"
+        return RawStatement("RenameStmt", None, 0, start, end, line, None, reason)
+    if kind == "RenameIndex":
+        reason = f"rename index: {_NO_CHANGE}"
+        return RawStatement("RenameStmt", None, 0, start, end, line, None, reason)
+    if kind == "AlterTable":
+        quiet = _quiet_alter(data, m.end(), end)
+        if quiet is None:
+            return None
+        return RawStatement("AlterTableStmt", None, 0, start, end, line, None, quiet)
+    if kind == "DropView":
+        dropped = _dropped_views(data, m.end(), end)
+        if dropped is None:
+            return None
+        what = b" ".join(m.group("DropView").lower().split()).decode()
+        reason = f"drop {what}: {_NO_CHANGE}"
+        return RawStatement("DropStmt", None, 0, start, end, line, None, reason, dropped)
+    # the last group of a view is its name's first or second part
+    view = _view_ref(m.group("first"), m.group("second"))
+    if view is None:
+        return None
+    return RawStatement("ViewStmt", {"view": view}, 0, start, end, line)
+
+
+def _quiet_alter(data: bytes, start: int, end: int) -> str | None:
+    """Why the rest of an ALTER TABLE from ``start`` is skipped, when it is one action that
+    changes no column; ``None`` when it must be parsed."""
+    m = _QUIET_ALTER.match(data, start, end)
+    if m is None:
+        return None
+    action = str(m.lastgroup)
+    if action == "which":
+        which = m.group("which").lower()
+        plural = "s" if which in (b"all", b"user") else ""
+        return f"no column change ({m.group('trigger').lower().decode()} trigger{plural})"
+    return f"no column change ({_QUIET_REASONS[action]})"
+
+
+def _dropped_views(data: bytes, start: int, end: int) -> tuple[TableRef, ...] | None:
+    """The views a DROP VIEW names from ``start`` on; ``None`` when it must be parsed."""
+    m = _DROP_VIEWS.match(data, start, end)
+    if m is None:
+        return None
+    refs = []
+    for part in _NAME_PARTS.finditer(m.group("names")):
+        view = _view_ref(part.group(1), part.group(2))
+        if view is None:
+            return None
+        refs.append(table_ref(view.get("schemaname", "public"), view["relname"]))
+    return tuple(refs)
 
 
 def _view_ref(first: bytes, second: bytes | None) -> dict[str, str] | None:
@@ -183,6 +312,9 @@ _SIDE_EFFECT_FREE = frozenset(
         "CreateTrigStmt",
     }
 )
+
+_NAMED_KINDS = _SIDE_EFFECT_FREE | {"IndexStmt"}
+"""Node types set aside with no reason of their own (their node type says it)."""
 
 
 def inert_kind(statement: str) -> str | None:

@@ -11,15 +11,17 @@
 
 Each store is introspected with a constant number of queries, whatever the number of tables;
 the counts are in the report. Stores are opened under the deploy lock (chdb allows one process
-per data path, and a check must not read a deploy half-way) and read concurrently, one worker per
-dialect, so the slowest store sets the time rather than the sum of all.
+per data path, and a check must not read a deploy half-way), in the background from the start so
+opening them overlaps reading the generic files and Postgres, and read concurrently, one worker
+per dialect, so the slowest store sets the time rather than the sum of all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,6 @@ from gen_migrate.deploy.lock import deploy_lock
 from gen_migrate.deploy.targets import resolve_targets
 from gen_migrate.dialects.base import AppliedMigration
 from gen_migrate.dialects.registry import make_target
-from gen_migrate.errors import InputError
 from gen_migrate.generic.files import MigrationFile, validate_dir
 from gen_migrate.generic.operations import TableRef
 from gen_migrate.generic.schema import ReplayError, Schema, replay
@@ -62,7 +63,25 @@ def run_check(config: Config, options: CheckOptions | None = None) -> CheckRepor
     target, unreachable source database, lock timeout), every difference is in the report."""
     options = options or CheckOptions()
     report = CheckReport()
+    chosen = resolve_targets(config, options.targets) if options.targets or config.targets else []
+    with contextlib.ExitStack() as stack:
+        stores = None
+        if chosen:
+            stack.enter_context(
+                deploy_lock(config.source.dsn, config.state_dir, options.lock_timeout)
+            )
+            stores = stack.enter_context(_StoreReads(chosen, config.root))
+        _run_check(config, options, report, chosen, stores)
+    return report
 
+
+def _run_check(
+    config: Config,
+    options: CheckOptions,
+    report: CheckReport,
+    chosen: list[tuple[str, Any]],
+    stores: _StoreReads | None,
+) -> None:
     def keep(ref: TableRef) -> bool:
         return config.tables.managed(ref) and ref.name not in STATE_TABLES
 
@@ -96,11 +115,10 @@ def run_check(config: Config, options: CheckOptions | None = None) -> CheckRepor
 
     if reference is None:
         report.skipped.append(f"store parity: {GENERIC} could not be read or replayed")
-    elif not (options.targets or config.targets):
+    elif stores is None:
         report.skipped.append("store parity: no targets configured")
     else:
-        _check_targets(config, options, loaded, reference, keep, report)
-    return report
+        _check_targets(chosen, stores, loaded, reference, keep, report)
 
 
 def _replay(
@@ -131,65 +149,90 @@ class _StoreView:
     seconds: float
 
 
-def _read_store(
-    name: str, tc: Any, root: Path, reference: Schema, refs: list[TableRef], asked: list[TableRef]
-) -> _StoreView:
-    """Open one target, read its state and columns (counting the queries), close it."""
-    start = time.perf_counter()
-    try:
-        target = make_target(name, tc, root)
-    except ImportError as exc:
-        raise InputError(f"target {name}: the {tc.type} dialect is not available: {exc}") from None
-    with target, count_queries(target) as count:
-        applied = target.applied()
-        live = target.live_columns(asked)
-    expected = target.expected_columns(reference, refs)
-    return _StoreView(applied, live, expected, count.value(), time.perf_counter() - start)
+@dataclass(frozen=True)
+class _Job:
+    """What the stores are read for, known once the generic files (and Postgres) are read."""
+
+    reference: Schema
+    refs: list[TableRef]
+    asked: list[TableRef]
 
 
-def _read_stores(
-    chosen: list[tuple[str, Any]],
-    root: Path,
-    reference: Schema,
-    refs: list[TableRef],
-    asked: list[TableRef],
-) -> dict[str, _StoreView]:
-    """Every chosen store, read concurrently: one worker per dialect, whose targets it reads one
-    after the other (chdb runs one engine per process; dialects never share a library)."""
-    by_type: dict[str, list[tuple[str, Any]]] = {}
-    for name, tc in chosen:
-        by_type.setdefault(tc.type, []).append((name, tc))
+class _StoreReads:
+    """Every chosen store, opened in the background from the start of the check and read once
+    the tables to compare are known.
 
-    def read_all(group: list[tuple[str, Any]]) -> dict[str, _StoreView]:
-        return {n: _read_store(n, tc, root, reference, refs, asked) for n, tc in group}
+    Opening is the slow part (chdb loads every table of its data path; pyiceberg imports), so it
+    overlaps reading the generic files and Postgres. One worker per dialect, whose targets it
+    opens, reads and closes one after the other (chdb runs one engine per process; dialects
+    never share a library). Use as a context manager: leaving it unread closes every store.
+    """
 
-    views: dict[str, _StoreView] = {}
-    if len(by_type) == 1:
-        views.update(read_all(next(iter(by_type.values()))))
+    def __init__(self, chosen: list[tuple[str, Any]], root: Path) -> None:
+        by_type: dict[str, list[tuple[str, Any]]] = {}
+        for name, tc in chosen:
+            by_type.setdefault(tc.type, []).append((name, tc))
+        self._root = root
+        self._job: Future[_Job | None] = Future()
+        self._pool = ThreadPoolExecutor(max_workers=max(1, len(by_type)))
+        self._work = [self._pool.submit(self._read_group, group) for group in by_type.values()]
+
+    def __enter__(self) -> _StoreReads:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._job.done():
+            self._job.set_result(None)
+        self._pool.shutdown(wait=True)
+
+    def read(
+        self, reference: Schema, refs: list[TableRef], asked: list[TableRef]
+    ) -> dict[str, _StoreView]:
+        """Hand the workers the tables to compare and wait for every store's view."""
+        self._job.set_result(_Job(reference, refs, asked))
+        views: dict[str, _StoreView] = {}
+        for work in self._work:
+            views.update(work.result())
         return views
-    with ThreadPoolExecutor(max_workers=len(by_type)) as pool:
-        for found in pool.map(read_all, by_type.values()):
-            views.update(found)
-    return views
+
+    def _read_group(self, group: list[tuple[str, Any]]) -> dict[str, _StoreView]:
+        return {name: self._read_one(name, tc) for name, tc in group}
+
+    def _read_one(self, name: str, tc: Any) -> _StoreView:
+        """Open one target, wait for the job, read its state and columns (counting the
+        queries), close it."""
+        start = time.perf_counter()
+        target = make_target(name, tc, self._root)
+        with target:
+            opened = time.perf_counter() - start
+            job = self._job.result()
+            if job is None:
+                return _StoreView({}, {}, {}, None, 0.0)
+            read_start = time.perf_counter()
+            with count_queries(target) as count:
+                applied = target.applied()
+                live = target.live_columns(job.asked)
+            expected = target.expected_columns(job.reference, job.refs)
+        # the wait for the files and Postgres is not this store's time
+        seconds = opened + time.perf_counter() - read_start
+        return _StoreView(applied, live, expected, count.value(), seconds)
 
 
 def _check_targets(
-    config: Config,
-    options: CheckOptions,
+    chosen: list[tuple[str, Any]],
+    stores: _StoreReads,
     loaded: list[MigrationFile],
     reference: Schema,
     keep: Callable[[TableRef], bool],
     report: CheckReport,
 ) -> None:
-    chosen = resolve_targets(config, options.targets)
     by_id = {mf.migration.id: mf for mf in loaded}
     refs = managed_refs([reference], keep)
     asked = sorted(
         set(refs) | {r for r in historical_refs(loaded) if keep(r)},
         key=lambda r: (r.schema, r.name),
     )
-    with deploy_lock(config.source.dsn, config.state_dir, options.lock_timeout):
-        views = _read_stores(chosen, config.root, reference, refs, asked)
+    views = stores.read(reference, refs, asked)
     for name, _ in chosen:
         view = views[name]
         report.queries[name] = view.queries

@@ -36,7 +36,7 @@ from gen_migrate.deploy.report import (
 from gen_migrate.deploy.targets import resolve_targets
 from gen_migrate.dialects.base import AppliedMigration, Target
 from gen_migrate.dialects.registry import make_target
-from gen_migrate.errors import EXIT_REFUSED, InputError, RefusedError
+from gen_migrate.errors import EXIT_REFUSED, RefusedError
 from gen_migrate.generic.files import MigrationFile, load_dir
 from gen_migrate.generic.migration import Phase
 from gen_migrate.generic.schema import replay
@@ -77,12 +77,7 @@ def _session(
     with deploy_lock(config.source.dsn, config.state_dir, timeout) as lock, ExitStack() as stack:
         opened: list[_Opened] = []
         for name, tc in chosen:
-            try:
-                target = make_target(name, tc, config.root)
-            except ImportError as exc:
-                raise InputError(
-                    f"target {name}: the {tc.type} dialect is not available here: {exc}"
-                ) from None
+            target = make_target(name, tc, config.root)
             stack.enter_context(target)
             applied = target.applied()
             verify_applied(files, applied, name, config.migrations_dir)

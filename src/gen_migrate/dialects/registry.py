@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from gen_migrate.dialects.base import Target
+from gen_migrate.errors import InputError
 
 _TARGETS = {
     "clickhouse": "gen_migrate.dialects.clickhouse.target:ClickHouseTarget",
@@ -16,8 +17,14 @@ _TARGETS = {
 
 
 def make_target(name: str, config: Any, root: Path) -> Target:
-    """A (not yet opened) :class:`Target` for ``[targets.<name>]``."""
+    """A (not yet opened) :class:`Target` for ``[targets.<name>]``; an :class:`InputError`
+    naming the target when its dialect's libraries cannot be imported."""
     module_name, _, cls_name = _TARGETS[config.type].partition(":")
-    cls = getattr(importlib.import_module(module_name), cls_name)
+    try:
+        cls = getattr(importlib.import_module(module_name), cls_name)
+    except ImportError as exc:
+        raise InputError(
+            f"target {name}: the {config.type} dialect is not available here: {exc}"
+        ) from None
     target: Target = cls(name, config, root)
     return target

@@ -21,10 +21,31 @@ class _Model(BaseModel):
 class TableRef(_Model):
     """A source table: Postgres schema and name."""
 
+    # Tables are dictionary keys everywhere; the hash is worked out once per instance (not
+    # part of the model: not copied, pickled or compared).
+    __slots__ = ("_hash",)
+
     schema_: str = Field(default="public", alias="schema")
     name: str
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def __hash__(self) -> int:
+        try:
+            cached: int = self._hash  # type: ignore[attr-defined]
+        except AttributeError:
+            fields = self.__dict__
+            found = hash((fields["schema_"], fields["name"]))
+            object.__setattr__(self, "_hash", found)
+            return found
+        return cached
+
+    def __eq__(self, other: object) -> bool:
+        # what BaseModel.__eq__ decides for two table references (no private or extra
+        # fields), without its generic steps: equal keys that are not the same object
+        if type(other) is TableRef:
+            return self.__dict__ == other.__dict__
+        return super().__eq__(other)
 
     @property
     def schema(self) -> str:  # type: ignore[override]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from gen_migrate.generic.operations import TableRef
 
 
 class ClickHouseTargetConfig(BaseModel):
@@ -45,3 +48,7 @@ class ClickHouseTargetConfig(BaseModel):
     cluster: str | None = None
     mv_strategy: Literal["auto", "exchange", "modify_query"] = "auto"
     allow_lossy_type_changes: bool = False
+
+    def table_name(self, ref: TableRef) -> str:
+        """The ClickHouse table of a source table, by the ``table`` template."""
+        return self.table.format(table=ref.name, schema=ref.schema)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from gen_migrate.dialects.clickhouse.quoting import ident, literal
+from gen_migrate.errors import StepFailedError
+
+MUTATION_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -20,7 +25,11 @@ class Guard:
     through), ``temp_or_has``, ``view_no_star`` (view ``table`` lists its columns),
     ``column_default`` (``column``'s DEFAULT expression is ``value``, empty for none),
     ``column_materialized`` (a finished ``MATERIALIZE COLUMN column`` mutation of ``table``
-    exists), ``never`` (always run: a pure check).
+    exists), ``view_refs`` (view ``table`` mentions the columns of source ``value`` named in the
+    JSON list ``column`` exactly in that order: a rewrite of those names is live),
+    ``temp_or_refs`` (temp view ``extra`` exists or ``view_refs`` holds), ``swap_mutation`` (the
+    mutation of ``table`` whose command holds the marker ``value`` exists; the check waits for
+    it to finish), ``never`` (always run: a pure check).
     """
 
     kind: str
@@ -32,6 +41,7 @@ class Guard:
     def describe(self) -> str:
         """One line for plans."""
         k = self.kind
+        refs = ", ".join(json.loads(self.column)) if k in ("view_refs", "temp_or_refs") else ""
         text = {
             "table_exists": f"table {self.table} exists",
             "table_absent": f"table {self.table} does not exist",
@@ -50,6 +60,11 @@ class Guard:
             "column_default": f"{self.table}.{self.column} has "
             + (f"DEFAULT {self.value}" if self.value else "no DEFAULT"),
             "column_materialized": f"MATERIALIZE COLUMN {self.column} of {self.table} finished",
+            "view_refs": f"view {self.table} reads {self.value} columns {refs} in that order",
+            "temp_or_refs": f"{self.extra} exists or view {self.table} reads {self.value} "
+            f"columns {refs} in that order",
+            "swap_mutation": f"mutation {self.value!r} of {self.table} exists (a rerun waits "
+            "for it to finish, never issues it twice)",
             "never": "always runs (read-only check)",
         }
         return text.get(k, k)
@@ -85,16 +100,10 @@ def guard_holds(client: Any, database: str, guard: Guard) -> bool:
         ).result_rows
         return (bool(rows), rows[0][0] if rows else "")
 
-    def column_type(table: str, column: str) -> str | None:
+    def column_field(table: str, column: str, field: str = "type") -> str | None:
+        """``field`` of the column in ``system.columns``; None when the column is absent."""
         rows = client.query(
-            f"SELECT type FROM system.columns WHERE database = {db} "
-            f"AND table = {literal(table)} AND name = {literal(column)}"
-        ).result_rows
-        return str(rows[0][0]) if rows else None
-
-    def column_default(table: str, column: str) -> str | None:
-        rows = client.query(
-            f"SELECT default_expression FROM system.columns WHERE database = {db} "
+            f"SELECT {field} FROM system.columns WHERE database = {db} "
             f"AND table = {literal(table)} AND name = {literal(column)}"
         ).result_rows
         return str(rows[0][0]) if rows else None
@@ -116,7 +125,19 @@ def guard_holds(client: Any, database: str, guard: Guard) -> bool:
             return False
         return not ViewQuery(query, guard.value, database).use(guard.column).reads
 
+    def view_refs(view: str) -> bool:
+        exists, query = table_info(view)
+        expected = json.loads(guard.column)
+        vq = ViewQuery(query, guard.value, database) if exists else None
+        return vq is not None and vq.refs(set(expected)) == expected
+
     k = guard.kind
+    if k == "view_refs":
+        return view_refs(guard.table)
+    if k == "temp_or_refs":
+        return table_info(guard.extra)[0] or view_refs(guard.table)
+    if k == "swap_mutation":
+        return mutation_finished(client, db, guard)
     if k == "table_exists":
         return table_info(guard.table)[0]
     if k == "table_absent":
@@ -124,20 +145,20 @@ def guard_holds(client: Any, database: str, guard: Guard) -> bool:
     if k == "renamed":
         return not table_info(guard.table)[0] and table_info(guard.value)[0]
     if k == "column_exists":
-        return column_type(guard.table, guard.column) is not None
+        return column_field(guard.table, guard.column) is not None
     if k == "column_absent":
-        return column_type(guard.table, guard.column) is None
+        return column_field(guard.table, guard.column) is None
     if k == "column_renamed":
         return (
-            column_type(guard.table, guard.column) is None
-            and column_type(guard.table, guard.value) is not None
+            column_field(guard.table, guard.column) is None
+            and column_field(guard.table, guard.value) is not None
         )
     if k == "column_type":
-        return column_type(guard.table, guard.column) == guard.value
+        return column_field(guard.table, guard.column) == guard.value
     if k == "view_clean":
         return view_clean(guard.table)
     if k == "column_default":
-        return column_default(guard.table, guard.column) == guard.value
+        return column_field(guard.table, guard.column, "default_expression") == guard.value
     if k == "column_materialized":
         return materialized(guard.table, guard.column)
     if k == "view_has":
@@ -154,3 +175,28 @@ def guard_holds(client: Any, database: str, guard: Guard) -> bool:
     if k == "temp_or_clean":
         return table_info(guard.extra)[0] or view_clean(guard.table)
     return False
+
+
+def mutation_finished(client: Any, db: str, guard: Guard) -> bool:
+    """True once the mutation of ``guard.table`` carrying the marker ``guard.value`` (as a
+    quoted literal, so ``step 1`` does not match ``step 10``) is done, False when there is none;
+    waits while it runs (issuing it again would undo it). Raises ``StepFailedError`` when
+    ClickHouse reports it failing, so a rerun after the fix resumes."""
+    sql = (
+        "SELECT is_done, latest_fail_reason FROM system.mutations WHERE database = "
+        f"{db} AND table = {literal(guard.table)} "
+        f"AND position(command, {literal(literal(guard.value))}) > 0"
+    )
+    while True:
+        rows = client.query(sql).result_rows
+        if not rows:
+            return False
+        if any(done for done, _ in rows):
+            return True
+        reasons = [str(reason) for _, reason in rows if reason]
+        if reasons:
+            raise StepFailedError(
+                f"mutation {guard.value!r} of {guard.table} is failing: {reasons[0][:300]}; "
+                "fix the cause and rerun (it resumes by waiting for the mutation)"
+            )
+        time.sleep(MUTATION_POLL_SECONDS)

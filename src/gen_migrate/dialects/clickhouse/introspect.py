@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gen_migrate.dialects.clickhouse.quoting import literal
-from gen_migrate.dialects.clickhouse.views import column_refs
 
 _REPLACING = re.compile(r"^(?:Shared|Replicated)?ReplacingMergeTree\((.*?)\)", re.S)
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'")
@@ -56,6 +55,8 @@ class LiveTable:
 
     def key_columns(self) -> dict[str, str]:
         """Column → what protects it (sorting, primary or partition key, engine version)."""
+        from gen_migrate.dialects.clickhouse.views import column_refs  # sqlglot: planning only
+
         found: dict[str, str] = {}
         for what, expr in (
             ("partition key", self.partition_key),
@@ -76,6 +77,10 @@ class Catalog:
     database: str
     tables: dict[str, LiveTable]
     queries: int
+    lazy_tables: bool = False
+    """The database loads its tables lazily (``lazy_load_tables = 1``): ClickHouse then refuses
+    mutations (``UPDATE``, ``DELETE``, ``MATERIALIZE``) on them, loaded or not (code 48, seen on
+    26.9)."""
 
     def views(self) -> list[LiveTable]:
         """Materialized views, by name."""
@@ -88,15 +93,35 @@ class Catalog:
         )
 
 
+LAZY_ENGINE = "TableProxy"
+"""What ``system.tables`` shows for a table of a ``lazy_load_tables = 1`` database that no
+query has touched yet: its keys are empty and its engine hides the real one."""
+
+_TABLES = (
+    "SELECT name, engine, engine_full, sorting_key, partition_key, primary_key, "
+    "dependencies_table, target_table, as_select, create_table_query, "
+    "(SELECT engine_full FROM system.databases WHERE name = {db}) "
+    "FROM system.tables WHERE database = {db}"
+)
+_LAZY_SETTING = re.compile(r"\blazy_load_tables\s*=\s*(?:1|true)\b", re.I)
+_REGEX_SPECIAL = re.compile(r"([\\.^$|?*+()\[\]{}])")
+
+
 def load_catalog(client: Any, database: str) -> Catalog:
-    """Read tables, columns, projections and skip indices of ``database``: three queries."""
+    """Read tables, columns, projections and skip indices of ``database``, and whether it loads
+    its tables lazily: three queries, two more when some tables are not loaded yet."""
     db = literal(database)
     tables: dict[str, LiveTable] = {}
-    rows = client.query(
-        "SELECT name, engine, engine_full, sorting_key, partition_key, primary_key, "
-        "dependencies_table, target_table, as_select, create_table_query "
-        f"FROM system.tables WHERE database = {db}"
-    ).result_rows
+    queries = 3
+    rows = client.query(_TABLES.format(db=db)).result_rows
+    lazy = [str(r[0]) for r in rows if r[1] == LAZY_ENGINE]
+    if lazy:
+        # Any read loads a table; merge() over all of them, reading nothing, loads them at once.
+        names = "|".join(_REGEX_SPECIAL.sub(r"\\\1", n) for n in lazy)
+        client.query(f"SELECT 1 FROM merge({db}, {literal(f'^({names})$')}) WHERE 0")
+        rows = client.query(_TABLES.format(db=db)).result_rows
+        queries += 2
+    lazy_db = bool(rows) and bool(_LAZY_SETTING.search(str(rows[0][10] or "")))
     for r in rows:
         tables[r[0]] = LiveTable(
             name=r[0],
@@ -126,4 +151,4 @@ def load_catalog(client: Any, database: str) -> Catalog:
         if table in tables:
             target = tables[table].projections if kind == "p" else tables[table].skip_indices
             target[name] = expr
-    return Catalog(database, tables, queries=3)
+    return Catalog(database, tables, queries=queries, lazy_tables=lazy_db)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from gen_migrate.dialects.base import (
     AppliedMigration,
     MigrationPlan,
+    Refusal,
     StepCallback,
     Target,
 )
@@ -18,11 +20,6 @@ from gen_migrate.dialects.clickhouse.guards import guard_holds, step_guards
 from gen_migrate.dialects.clickhouse.introspect import Catalog, load_catalog
 from gen_migrate.dialects.clickhouse.quoting import literal
 from gen_migrate.dialects.clickhouse.state import StateStore, statements_hash
-from gen_migrate.dialects.clickhouse.translate import (
-    INSERTS_RUNNING,
-    plan_migration,
-    table_name,
-)
 from gen_migrate.dialects.clickhouse.types import TypeMapper
 from gen_migrate.errors import InputError, RefusedError, StepFailedError
 from gen_migrate.generic.migration import Migration
@@ -92,8 +89,13 @@ class ClickHouseTarget(Target):
         if catalog is None:
             catalog = load_catalog(self.client, self.config.database)
             self.queries += catalog.queries
+        # sqlglot (view rewriting) loads only when something is planned, not for check
+        from gen_migrate.dialects.clickhouse.translate import plan_migration
+
         planned = plan_migration(self.config, catalog, migration, checksum, before)
         self._simulated = catalog
+        if catalog.lazy_tables:
+            planned = _refuse_mutations(planned, self.config.database)
         return planned
 
     def execute(self, plan: MigrationPlan, on_step: StepCallback | None = None) -> None:
@@ -143,6 +145,8 @@ class ClickHouseTarget(Target):
                 on_step(step, "done")
 
     def _run(self, plan: MigrationPlan, index: int, title: str, statements: list[str]) -> None:
+        from gen_migrate.dialects.clickhouse.translate import INSERTS_RUNNING
+
         where = f"{plan.migration_id} step {index} ({title}) on target {self.name}"
         for sql in statements:
             try:
@@ -178,7 +182,7 @@ class ClickHouseTarget(Target):
             running &= {str(r[0]) for r in self.client.query(sql).result_rows}
 
     def _names(self, tables: Sequence[TableRef]) -> dict[str, TableRef]:
-        return {table_name(self.config, ref): ref for ref in tables}
+        return {self.config.table_name(ref): ref for ref in tables}
 
     def live_columns(self, tables: Sequence[TableRef]) -> dict[TableRef, dict[str, str]]:
         """Native column types per source table, pipeline columns left out (one query)."""
@@ -215,3 +219,30 @@ class ClickHouseTarget(Target):
                 for col in ts.columns.values()
             }
         return found
+
+
+_QUOTED = r"`(?:[^`\\]|\\.)*`"
+_MUTATION = re.compile(
+    rf"^ALTER TABLE {_QUOTED}\.({_QUOTED})(?: ON CLUSTER {_QUOTED})? (UPDATE|DELETE|MATERIALIZE)\b"
+)
+
+
+def _refuse_mutations(plan: MigrationPlan, database: str) -> MigrationPlan:
+    """The plan, or no steps and a refusal per mutation when ``database`` loads its tables
+    lazily: ClickHouse refuses mutations there, so such a plan would stop half-way."""
+    found = [
+        Refusal(
+            plan.migration_id,
+            m.group(1).strip("`"),
+            None,
+            f"{step.title}: needs an {m.group(2)} mutation, which ClickHouse refuses on a table "
+            f"of database {database} (created with lazy_load_tables = 1); run this migration on "
+            "a database without that setting",
+        )
+        for step in plan.steps
+        for sql in step.statements
+        if (m := _MUTATION.match(sql))
+    ]
+    if not found:
+        return plan
+    return MigrationPlan(plan.migration_id, plan.checksum, [], plan.refusals + found, plan.notes)

@@ -17,6 +17,7 @@ from gen_migrate.dialects.clickhouse.config import ClickHouseTargetConfig
 from gen_migrate.dialects.clickhouse.guards import Guard
 from gen_migrate.dialects.clickhouse.introspect import Catalog, LiveColumn, LiveTable
 from gen_migrate.dialects.clickhouse.quoting import ident, literal, on_cluster, qualified
+from gen_migrate.dialects.clickhouse.swaps import SwapPlan
 from gen_migrate.dialects.clickhouse.types import (
     TypeMapper,
     is_nullable,
@@ -48,7 +49,6 @@ TEMP_SUFFIX = "__gm_tmp"
 INSERTS_RUNNING = "SELECT query_id FROM "
 """Prefix of a wait statement: the executor lists the inserts it returns and polls until they
 have all finished (see :meth:`Planner.settle`)."""
-SWAP_PREFIX = "_gm_swap_"
 _DOUBLE_COUNTING = ("Summing", "Aggregating", "Collapsing", "VersionedCollapsing")
 _NUMERIC_KINDS = frozenset(
     (
@@ -186,11 +186,24 @@ class Planner:
         )
 
     def rewrite_view(
-        self, view: LiveTable, new_sql: str, source: str, column: str, why: str
+        self,
+        view: LiveTable,
+        new_sql: str,
+        source: str,
+        column: str,
+        why: str,
+        refs: str | None = None,
     ) -> None:
-        """Steps replacing ``view``'s query; guards check that it no longer reads ``column``."""
+        """Steps replacing ``view``'s query; guards check that it no longer reads ``column``,
+        or, given ``refs`` (a ``view_refs`` guard value), that it reads exactly those."""
         how, reason = self.strategy(view)
-        clean = Guard("view_clean", view.name, column, source)
+        tmp = view.name + TEMP_SUFFIX
+        if refs is None:
+            clean = Guard("view_clean", view.name, column, source)
+            temp = Guard("temp_or_clean", view.name, column, source, tmp)
+        else:
+            clean = Guard("view_refs", view.name, refs, source)
+            temp = Guard("temp_or_refs", view.name, refs, source, tmp)
         if how == "modify_query":
             self.step(
                 f"rewrite view {view.name} ({why}) with MODIFY QUERY",
@@ -199,12 +212,11 @@ class Planner:
                 f"MODIFY QUERY: {reason}",
             )
         else:
-            tmp = view.name + TEMP_SUFFIX
             target = f" TO {self.q(view.target_table)}" if view.target_table else ""
             self.step(
                 f"create temp view {tmp} ({why})",
                 [f"CREATE MATERIALIZED VIEW {self.q(tmp)}{self.cluster}{target} AS {new_sql}"],
-                Guard("temp_or_clean", view.name, column, source, tmp),
+                temp,
                 f"EXCHANGE: {reason}; until the exchange every insert reaches "
                 f"{view.target_table or view.name} twice",
             )
@@ -650,10 +662,11 @@ class Planner:
             for n, v in live.columns.items()
         }
 
-    def settle(self, table: str, before: str) -> None:
+    def settle(self, table: str, before: str, why: str = "") -> None:
         """Step waiting for the inserts into ``table`` running when it starts: an insert keeps
         the column list and view queries it started with, so one begun before ``before`` can
-        still push a block without the new column, or through an old query, after it."""
+        still push a block without the new column, or through an old query, after it. ``why``
+        (why this plan waits) replaces the note's default reason."""
         processes = (
             f"clusterAllReplicas({literal(self.config.cluster)}, system.processes)"
             if self.config.cluster
@@ -666,8 +679,13 @@ class Planner:
                 f"AND position(query, {literal(table)}) > 0"
             ],
             Guard("never"),
-            "lists the running inserts into the table and waits until they have finished "
-            "(measured on ClickHouse 26.9: without it about 1 in 15 applies failed an insert)",
+            "lists the running inserts into the table and waits until they have finished"
+            + (
+                f"; {why}"
+                if why
+                else " (measured on ClickHouse 26.9: without it about 1 in 15 applies failed an "
+                "insert)"
+            ),
         )
 
     def rename_view(self, view: LiveTable, vq: ViewQuery, source: str, c: str, d: str) -> None:
@@ -686,52 +704,30 @@ class Planner:
         )
         view.as_select = new_sql
 
-    def rename_step(self, table: LiveTable, c: str, d: str, guard: Guard | None = None) -> None:
+    def rename_step(self, table: LiveTable, c: str, d: str) -> None:
         self.step(
             f"rename column {table.name}.{c} to {d}",
             [self.alter(table.name, f"RENAME COLUMN {ident(c)} TO {ident(d)}")],
-            guard or Guard("column_renamed", table.name, c, d),
+            Guard("column_renamed", table.name, c, d),
         )
         cols = table.columns
         table.columns = {(d if n == c else n): v for n, v in cols.items()}
 
     def swap_columns(self, op: SwapColumns) -> None:
+        """Exchange two column names, every view reading them rewritten (see :mod:`.swaps`)."""
         live = self.source_table(op.table)
         if live is None:
             return
-        a, b = op.a, op.b
-        tmp = SWAP_PREFIX + a
-        for col in (a, b):
+        for col in (op.a, op.b):
+            if col not in live.columns:
+                self.notes.append(f"{live.name}.{col} does not exist: swap_columns skipped")
+                return
+        for col in (op.a, op.b):
             why = self.protected(live, col, for_rename=True)
             if why:
                 raise _Refused(live.name, col, f"cannot swap: {why}")
-        views = [v.name for v, q in self.readers(live.name) if q.use(a).reads or q.use(b).reads]
-        if live.engine == "Null":
-            self.swap_null(live, a, b)
-            return
-        self.rename_step(live, a, tmp, Guard("column_exists", live.name, tmp))
-        self.rename_step(live, b, a, Guard("column_absent", live.name, b))
-        self.rename_step(live, tmp, b, Guard("column_absent", live.name, tmp))
-        if views:
-            self.notes.append(
-                f"swap {live.name}.{a} <-> {b}: views {', '.join(views)} keep reading by name "
-                "(after the swap they read the swapped columns, like Postgres readers); inserts "
-                "between the first and the last rename fail for them"
-            )
-
-    def swap_null(self, live: LiveTable, a: str, b: str) -> None:
-        """A Null table holds no rows: swapping names is swapping the two column types."""
-        ta, tb = live.columns[a].type, live.columns[b].type
-        if ta == tb:
-            self.notes.append(f"swap {live.name}.{a} <-> {b}: Null table, same types: no change")
-            return
-        for col, new in ((a, tb), (b, ta)):
-            self.step(
-                f"change type of {live.name}.{col} to {new} (swap on a Null table)",
-                [self.alter(live.name, f"MODIFY COLUMN {ident(col)} {new}")],
-                Guard("column_type", live.name, col, new),
-            )
-            live.columns[col].type = new
+            self.dictionaries(live.name, col)
+        SwapPlan(self, live, op.a, op.b).plan()
 
     def alter_column_type(self, op: AlterColumnType) -> None:
         found = self.source_column(op)

@@ -230,6 +230,60 @@ class ViewQuery:
                 top.select(exp.alias_(exp.column(new_name), column), copy=False)
         return render(self.tree)
 
+    def remapped(self, mapping: dict[str, str]) -> str:
+        """The SELECT reading ``mapping[c]`` wherever it read column ``c`` (all at once, so
+        ``{a: b, b: a}`` swaps), output names unchanged: a bare projection item becomes
+        ``new AS c``, a star view gets ``* EXCEPT (old and new names), new AS c``.
+
+        Every changed reference is qualified with its table: ClickHouse resolves a bare name to
+        a SELECT alias before a column, so ``SELECT b AS a, a AS b`` returns a and b unswapped
+        (measured on chdb 26.x); ``t.b AS a, t.a AS b`` swaps."""
+        changed = {old: new for old, new in mapping.items() if old != new}
+        found = [
+            col
+            for col in self.tree.find_all(exp.Column)
+            if col.name in changed and self._belongs(col)
+        ]
+        top = self.top
+        star = top is not None and self.star_passthrough()
+        for col in found:
+            old, parent = col.name, col.parent
+            col.set("this", exp.to_identifier(changed[old]))
+            if not col.table:
+                col.set("table", exp.to_identifier(self._qualifier(col)))
+            if isinstance(parent, exp.Select) and col in parent.expressions:
+                col.replace(exp.alias_(col.copy(), old))
+        if top is not None and star:
+            for item in [e for e in top.expressions if isinstance(e, exp.Star)]:
+                excluded = list(item.args.get("except_") or [])
+                names = [c.name for c in excluded]
+                shown = [old for old in changed if old not in names]
+                for name in [*changed, *changed.values()]:
+                    if name not in names:
+                        names.append(name)
+                        excluded.append(exp.column(name))
+                item.set("except_", excluded)
+                for old in shown:
+                    new = exp.column(changed[old], table=self._qualifier(item))
+                    top.select(exp.alias_(new, old), copy=False)
+        return render(self.tree)
+
+    def _qualifier(self, node: exp.Expression) -> str:
+        """The name (or alias) of the table's source in the SELECT around ``node``."""
+        scope = node.find_ancestor(exp.Select)
+        assert scope is not None
+        ours = [s for s in _sources(scope, self.table, self.database, self.stars) if s.ours]
+        return ours[0].alias or ours[0].name
+
+    def refs(self, names: set[str]) -> list[str]:
+        """The names of the table's columns in ``names`` the query mentions, in text order
+        (``*`` and its EXCEPT list left out): what a rewrite of those columns changes."""
+        return [
+            col.name
+            for col in self.tree.find_all(exp.Column, bfs=False)
+            if col.name in names and self._belongs(col)
+        ]
+
     def has_star(self) -> bool:
         """True when the top-level SELECT list has a ``*``."""
         top = self.top

@@ -6,6 +6,8 @@ not catalog calls) and only the parts ``check`` needs are taken from it: the cur
 top-level columns, spelled as pyiceberg's ``str(type)`` spells them, the properties and the
 table UUID. Building pyiceberg's ``TableMetadata`` for each file costs about 40 times more.
 Other catalogs (REST, Glue, Hive): one ``list_tables`` plus one ``load_table`` per table.
+:func:`read_local_tables` does the same from (name, location) rows read without pyiceberg
+(see :mod:`gen_migrate.dialects.iceberg.sqlcatalog`).
 """
 
 from __future__ import annotations
@@ -67,6 +69,33 @@ def read_tables(
     if rows is None:
         return pyiceberg_tables(catalog, namespace, wanted)
     files = _FileReader(dict(getattr(catalog, "properties", {}) or {}))
+    return _read_rows(namespace, rows, files, wanted)
+
+
+def read_local_tables(
+    namespace: str, rows: Iterable[tuple[str, str]], names: Iterable[str] | None = None
+) -> dict[str, LiveTable] | None:
+    """Like :func:`read_tables`, from the (table name, metadata location) rows of a catalog,
+    reading the metadata files with plain file reads; ``None`` when a location is not a local
+    file (only pyiceberg's FileIO, configured by the catalog, can read it)."""
+    rows = list(rows)
+    if not all(is_local(location) for _, location in rows):
+        return None
+    wanted = set(names) if names is not None else None
+    return _read_rows(namespace, rows, _FileReader({}, local_only=True), wanted)
+
+
+def is_local(location: str) -> bool:
+    """Whether a metadata location is a local file (a path or a ``file:`` URL)."""
+    return urlsplit(location).scheme in ("", "file")
+
+
+def _read_rows(
+    namespace: str,
+    rows: Iterable[tuple[str, str]],
+    files: _FileReader,
+    wanted: set[str] | None,
+) -> dict[str, LiveTable]:
     out: dict[str, LiveTable] = {}
     for name, location in rows:
         if wanted is not None and name not in wanted:
@@ -155,10 +184,11 @@ def _pyiceberg_spelling(raw: Any) -> str:
 
 class _FileReader:
     """Reads metadata files: local ones with plain file reads, others through pyiceberg's
-    FileIO (one per URL scheme)."""
+    FileIO (one per URL scheme), unless ``local_only``."""
 
-    def __init__(self, properties: dict[str, str]) -> None:
+    def __init__(self, properties: dict[str, str], local_only: bool = False) -> None:
         self.properties = properties
+        self.local_only = local_only
         self._io: dict[str, Any] = {}
 
     def read_json(self, location: str) -> dict[str, Any]:
@@ -178,7 +208,8 @@ class _FileReader:
             try:
                 return path.read_bytes()
             except FileNotFoundError:
-                pass
+                if self.local_only:
+                    raise
         io = self._io.get(parts.scheme)
         if io is None:
             from pyiceberg.io import load_file_io

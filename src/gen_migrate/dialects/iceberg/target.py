@@ -17,7 +17,8 @@ from gen_migrate.dialects.base import (
 from gen_migrate.dialects.iceberg.apply import StepRunner
 from gen_migrate.dialects.iceberg.catalog import close_catalog, open_catalog
 from gen_migrate.dialects.iceberg.config import IcebergTargetConfig
-from gen_migrate.dialects.iceberg.introspect import LiveTable, read_tables
+from gen_migrate.dialects.iceberg.introspect import LiveTable, read_local_tables, read_tables
+from gen_migrate.dialects.iceberg.sqlcatalog import SqliteCatalogReader, sqlite_reader
 from gen_migrate.dialects.iceberg.state import collect
 from gen_migrate.dialects.iceberg.translate import Policy, expected_table, translate
 from gen_migrate.dialects.iceberg.types import type_map
@@ -28,7 +29,13 @@ from gen_migrate.generic.schema import Schema
 
 
 class IcebergTarget(Target):
-    """An Iceberg store reached through a pyiceberg catalog (see ``IcebergTargetConfig``)."""
+    """An Iceberg store reached through a pyiceberg catalog (see ``IcebergTargetConfig``).
+
+    On pyiceberg's SQL catalog on SQLite, :meth:`applied` and :meth:`live_columns` read the
+    catalog file with :mod:`sqlite3` (see :mod:`~gen_migrate.dialects.iceberg.sqlcatalog`) and
+    pyiceberg is imported only when a plan is executed; on any other catalog, everything goes
+    through pyiceberg.
+    """
 
     config: IcebergTargetConfig
 
@@ -43,6 +50,8 @@ class IcebergTarget(Target):
             set_not_null=config.set_not_null,
         )
         self._catalog: Any = None
+        self._reader: SqliteCatalogReader | None = None
+        self._opened = False
         self._snapshot: _Snapshot | None = None
         try:
             self.policy.table_name(TableRef(schema="public", name="t"))
@@ -54,19 +63,35 @@ class IcebergTarget(Target):
 
     @property
     def catalog(self) -> Any:
-        """The open pyiceberg catalog (opened on first use)."""
-        if self._catalog is None:
-            self.open()
-        return self._catalog
-
-    def open(self) -> None:
-        """Open the catalog and make sure the namespace exists."""
+        """The open pyiceberg catalog, its namespace created if missing (opened on first
+        use)."""
         if self._catalog is None:
             self._catalog = open_catalog(self.config, self.root)
+        return self._catalog
+
+    @property
+    def client(self) -> SqliteCatalogReader | None:
+        """The read-only SQLite reader of the catalog (``None`` when only pyiceberg can read
+        it); every statement goes through its ``query``, which ``check`` counts."""
+        return self._reader
+
+    def open(self) -> None:
+        """Get ready to read: a SQLite catalog is read without pyiceberg (nothing is created
+        until a plan runs); any other catalog is opened, its namespace created if missing."""
+        if self._opened:
+            return
+        self._reader = sqlite_reader(self.config, self.root)
+        if self._reader is None and self._catalog is None:
+            self._catalog = open_catalog(self.config, self.root)
+        self._opened = True
 
     def close(self) -> None:
         """Release the catalog's connections."""
         self._snapshot = None
+        self._opened = False
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         if self._catalog is not None:
             close_catalog(self._catalog)
             self._catalog = None
@@ -79,11 +104,24 @@ class IcebergTarget(Target):
         """The namespace properties and every table of it, read once per open target (until
         :meth:`execute` changes the store)."""
         if self._snapshot is None:
+            self.open()
+            self._snapshot = self._read_sqlite()
+        if self._snapshot is None:
             ns = self.policy.namespace
             self._snapshot = _Snapshot(
                 dict(self.catalog.load_namespace_properties(ns)), read_tables(self.catalog, ns)
             )
         return self._snapshot
+
+    def _read_sqlite(self) -> _Snapshot | None:
+        """The snapshot read through the SQLite reader, or ``None`` when pyiceberg must read
+        it (no reader, a file SQLite cannot read, a metadata file that is not local)."""
+        found = self._reader.read() if self._reader is not None else None
+        if found is None:
+            return None
+        properties, rows = found
+        tables = read_local_tables(self.policy.namespace, rows)
+        return None if tables is None else _Snapshot(properties, tables)
 
     def applied(self) -> dict[str, AppliedMigration]:
         """Steps recorded on the namespace and on every table of it."""
