@@ -24,7 +24,7 @@ from clickhouse_helpers import load_layout, migration, reset_database, snapshot,
 from gen_migrate.dialects.base import Step
 from gen_migrate.dialects.clickhouse.guards import guard_holds, step_guards
 from gen_migrate.dialects.clickhouse.state import StateStore
-from gen_migrate.dialects.clickhouse.translate import INSERTS_RUNNING
+from gen_migrate.dialects.clickhouse.translate import INSERTS_RUNNING, TEMP_SUFFIX
 from gen_migrate.generic.migration import Migration, Source
 from gen_migrate.generic.operations import (
     AddColumn,
@@ -59,6 +59,17 @@ def apply(client: Any, db: str, root: Path, mig: Migration, **settings: Any) -> 
     assert not plan.refusals, plan.refusals
     tg.execute(plan)
     return plan
+
+
+def uses_temp_view(plan: Any) -> bool:
+    """Whether ``plan`` replaces a view through a temp view; it never exchanges tables (an
+    insert looking up its views during ``EXCHANGE TABLES`` can miss both)."""
+    statements = [sql for step in plan.steps for sql in step.statements]
+    assert not any(sql.startswith("EXCHANGE") for sql in statements)
+    return any(
+        sql.startswith("CREATE MATERIALIZED VIEW") and f"{TEMP_SUFFIX}`" in sql
+        for sql in statements
+    )
 
 
 def insert_item(client: Any, db: str, item_id: int, **values: Any) -> None:
@@ -142,8 +153,7 @@ def test_concurrent_writer_loses_and_double_counts_nothing(
             ],
         )
         plan = apply(ch, db, tmp_path, m, mv_strategy=strategy)
-    used = {s.statements[0].split()[0] for s in plan.steps}
-    assert ("EXCHANGE" in used) == (strategy != "modify_query")
+    assert uses_temp_view(plan) == (strategy != "modify_query")
     assert failed == []
     n = len(sent)
     assert n >= 20
@@ -442,8 +452,7 @@ def test_concurrent_writer_survives_rename_of_a_column_views_read(
     assert not plan.refusals
     with concurrent_writer(chdb_path, insert) as (sent, failed):
         tg.execute(plan, on_step)
-    used = {s.statements[0].split()[0] for s in plan.steps}
-    assert ("EXCHANGE" in used) == (strategy == "exchange")
+    assert uses_temp_view(plan) == (strategy == "exchange")
     assert not any("RENAME COLUMN" in sql for s in plan.steps for sql in s.statements)
     assert failed == []
     n = len(sent)
@@ -666,7 +675,7 @@ def test_concurrent_writer_survives_same_type_swap(
     statements = [sql for step in plan.steps for sql in step.statements]
     assert not any("RENAME COLUMN" in sql for sql in statements)
     assert sum(" UPDATE `title` = `body`, `body` = `title` " in sql for sql in statements) == 1
-    assert any(sql.startswith("EXCHANGE") for sql in statements) == (strategy == "exchange")
+    assert uses_temp_view(plan) == (strategy == "exchange")
     assert failed == []
     n = len(sent)
     assert n >= 20 and sent == list(range(1, n + 1))
@@ -911,3 +920,31 @@ def test_concurrent_writer_through_a_sequence_of_every_column_operation(
     assert ch.query(f"SELECT sum(n) FROM `{db}`.item_totals").result_rows == [(n,)]
     columns = [r[0] for r in ch.query(f"DESCRIBE `{db}`.siphon_items").result_rows]
     assert "name" in columns and "qty" not in columns and "color" in columns
+
+
+def test_view_with_an_inner_table_is_rewritten_in_place_or_refused(ch: Any, tmp_path: Path) -> None:
+    """A materialized view without a TO table keeps its rows in its own inner table: dropping
+    it (the temp-view route) would drop them. A rename rewrites it with MODIFY QUERY even under
+    ``mv_strategy = "exchange"`` and keeps its rows; a drop of a column it outputs is refused
+    before anything runs, naming the view."""
+    db = "gm_inner_view"
+    load_layout(ch, db)
+    ch.command(
+        f"CREATE MATERIALIZED VIEW {db}.inner_mv ENGINE = MergeTree ORDER BY id "
+        f"AS SELECT id, title, weight FROM {db}.siphon_items"
+    )
+    insert_item(ch, db, 1, title="t1", body="b", state="open", weight=5)
+    before = snapshot(ch, db)
+    tg = target(ch, db, tmp_path, mv_strategy="exchange")
+    drop = migration("005_drop_column")
+    refused = tg.plan(drop, drop.checksum(), Schema())
+    assert [(r.table, r.column) for r in refused.refusals] == [("siphon_items", "weight")]
+    assert "inner_mv" in refused.refusals[0].reason and not refused.steps
+    assert snapshot(ch, db) == before
+    plan = apply(ch, db, tmp_path, migration("008_rename_column"), mv_strategy="exchange")
+    statements = [sql for step in plan.steps for sql in step.statements]
+    assert any(sql.startswith(f"ALTER TABLE `{db}`.`inner_mv` MODIFY QUERY") for sql in statements)
+    assert not any("inner_mv" in sql and "MODIFY QUERY" not in sql for sql in statements)
+    insert_item(ch, db, 2, name="n2", body="b", state="open", weight=6)
+    rows = ch.query(f"SELECT id, title, weight FROM {db}.inner_mv ORDER BY id").result_rows
+    assert rows == [(1, "t1", 5), (2, "n2", 6)]

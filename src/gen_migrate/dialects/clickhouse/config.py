@@ -47,6 +47,11 @@ class ClickHouseTargetConfig(BaseModel):
     )
     cluster: str | None = None
     mv_strategy: Literal["auto", "exchange", "modify_query"] = "auto"
+    """How a view's query is replaced: ``exchange`` through a temp view that feeds the target
+    while the view is dropped and created again (the proposal's ``EXCHANGE TABLES`` itself loses
+    rows of concurrent inserts, see docs/engine-notes.md), ``modify_query`` in place; ``auto``
+    takes ``modify_query`` for targets that would double-count the temp view's rows
+    (Summing, Aggregating, Collapsing) and for views without a TO table."""
     allow_lossy_type_changes: bool = False
 
     def table_name(self, ref: TableRef) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from gen_migrate.dialects.clickhouse.quoting import ident, literal
 from gen_migrate.errors import StepFailedError
 
 MUTATION_POLL_SECONDS = 0.05
+ABSENT_OR = "absent_or_"
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,8 @@ class Guard:
     JSON list ``column`` exactly in that order: a rewrite of those names is live),
     ``temp_or_refs`` (temp view ``extra`` exists or ``view_refs`` holds), ``swap_mutation`` (the
     mutation of ``table`` whose command holds the marker ``value`` exists; the check waits for
-    it to finish), ``never`` (always run: a pure check).
+    it to finish), ``absent_or_<kind>`` (``table`` does not exist or guard ``<kind>`` with the
+    same fields holds), ``never`` (always run: a pure check).
     """
 
     kind: str
@@ -41,6 +43,9 @@ class Guard:
     def describe(self) -> str:
         """One line for plans."""
         k = self.kind
+        if k.startswith(ABSENT_OR):
+            inner = replace(self, kind=k[len(ABSENT_OR) :]).describe()
+            return f"{self.table} does not exist or {inner}"
         refs = ", ".join(json.loads(self.column)) if k in ("view_refs", "temp_or_refs") else ""
         text = {
             "table_exists": f"table {self.table} exists",
@@ -132,6 +137,9 @@ def guard_holds(client: Any, database: str, guard: Guard) -> bool:
         return vq is not None and vq.refs(set(expected)) == expected
 
     k = guard.kind
+    if k.startswith(ABSENT_OR):
+        inner = replace(guard, kind=k[len(ABSENT_OR) :])
+        return not table_info(guard.table)[0] or guard_holds(client, database, inner)
     if k == "view_refs":
         return view_refs(guard.table)
     if k == "temp_or_refs":
