@@ -88,8 +88,8 @@ class SwapPlan:
         return None
 
     def rewrite_views(self, why: str) -> None:
-        """One rewrite per view: read ``b AS a`` and ``a AS b`` (MODIFY QUERY, or the temp view
-        + EXCHANGE route when ``mv_strategy`` is ``exchange`` and the view has a TO table)."""
+        """One rewrite per view: read ``b AS a`` and ``a AS b`` (MODIFY QUERY, or the
+        temp-view route when ``mv_strategy`` is ``exchange`` and the view has a TO table)."""
         a, b, src = self.a, self.b, self.src
         for view in self.views:
             sql = self.query(view, {a: b, b: a})

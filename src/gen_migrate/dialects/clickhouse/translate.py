@@ -187,7 +187,7 @@ class Planner:
             return chosen, f"mv_strategy = {chosen!r} in the target config"
         if target is not None and any(k in engine for k in _DOUBLE_COUNTING):
             return "modify_query", (
-                f"target {view.target_table} is {engine}: the temp-view + EXCHANGE window "
+                f"target {view.target_table} is {engine}: the temp-view window "
                 "would insert rows twice and double-count there"
             )
         return "exchange", (
@@ -222,7 +222,7 @@ class Planner:
                 f"MODIFY QUERY: {reason}",
             )
         else:
-            self.exchange_view(view, new_sql, source, why, temp, clean, reason)
+            self.replace_via_temp(view, new_sql, source, why, temp, clean, reason)
         view.as_select = new_sql
 
     def protected(self, table: LiveTable, column: str, *, for_rename: bool = False) -> str | None:
@@ -433,7 +433,7 @@ class Planner:
                 )
                 view.as_select = new_sql
             else:
-                self.exchange_add(view, new_sql, live.name, col.name, reason)
+                self.add_via_temp(view, new_sql, live.name, col.name, reason)
 
     def spell_out(self, view: LiveTable, vq: ViewQuery, live: LiveTable) -> ViewQuery:
         """Step rewriting a ``*`` view over ``live`` to its explicit column list."""
@@ -448,10 +448,10 @@ class Planner:
         view.as_select = explicit
         return ViewQuery(explicit, live.name, self.db)
 
-    def exchange_add(
+    def add_via_temp(
         self, view: LiveTable, new_sql: str, source: str, column: str, reason: str
     ) -> None:
-        self.exchange_view(
+        self.replace_via_temp(
             view,
             new_sql,
             source,
@@ -461,7 +461,7 @@ class Planner:
             reason,
         )
 
-    def exchange_view(
+    def replace_via_temp(
         self,
         view: LiveTable,
         new_sql: str,
@@ -727,8 +727,8 @@ class Planner:
         )
 
     def rename_view(self, view: LiveTable, vq: ViewQuery, source: str, c: str, d: str) -> None:
-        """Point ``view`` at ``d`` (output names stay): MODIFY QUERY, or the temp-view +
-        EXCHANGE sequence when ``mv_strategy`` is ``exchange`` and the view has a TO table."""
+        """Point ``view`` at ``d`` (output names stay): MODIFY QUERY, or the
+        temp-view route when ``mv_strategy`` is ``exchange`` and the view has a TO table."""
         new_sql = vq.renamed(c, d, both_exist=True)
         if self.config.mv_strategy == "exchange" and view.target_table:
             self.rewrite_view(view, new_sql, source, c, f"read {d} as {c}")
