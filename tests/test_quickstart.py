@@ -25,7 +25,8 @@ def test_quickstart_runs_end_to_end(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     out = run.stdout
-    assert "exchange issues_latest_mv and issues_latest_mv__gm_tmp" in out
+    assert "create view issues_latest_mv again" in out
+    assert "drop temp view issues_latest_mv__gm_tmp" in out
     assert "rewrite view notes_archive_mv (read body as note)" in out
     assert out.count("drift: none") == 2
     assert "every store agrees" in out
