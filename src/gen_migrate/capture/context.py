@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from gen_migrate.capture.statements import decode_json
 from gen_migrate.generic.operations import (
     AddColumn,
     AlterColumnType,
+    Column,
     CreateTable,
     Operation,
     RenameTable,
@@ -104,13 +106,32 @@ def is_enumish(ty: GenericType) -> bool:
     return ty.kind is TypeKind.ENUM
 
 
-def _snapshot(ts: TableSchema | None) -> TableSchema | None:
-    """A copy of a table to restore on rollback (columns are immutable, their maps are not)."""
-    return None if ts is None else TableSchema(ts.ref, dict(ts.columns), list(ts.primary_key))
+_Snapshot = tuple[TableRef, dict[str, Column], list[str]]
+"""What a table was (reference, columns, primary key) before a statement changed it."""
+
+
+def _snapshot(ts: TableSchema | None) -> _Snapshot | None:
+    """A copy of a table's parts to restore on rollback (columns are immutable, their maps are
+    not); the table itself is built again only when a statement is rolled back."""
+    return None if ts is None else (ts.ref, dict(ts.columns), list(ts.primary_key))
 
 
 def _has_enum(ts: TableSchema) -> bool:
-    return any(is_enumish(c.type) for c in ts.columns.values())
+    return _any_enumish(ts.columns.values())
+
+
+def _any_enumish(columns: Iterable[Column]) -> bool:
+    """Whether any of ``columns`` is of an enum type or an array of one (:func:`is_enumish`
+    inlined: this runs over every column of many tables)."""
+    enum, array = TypeKind.ENUM, TypeKind.ARRAY
+    for column in columns:
+        ty = column.type
+        kind = ty.kind
+        if kind is enum:
+            return True
+        if kind is array and (element := ty.element) is not None and element.kind is enum:
+            return True
+    return False
 
 
 class Ctx:
@@ -123,17 +144,18 @@ class Ctx:
         schema: Schema,
         registry: TypeRegistry,
         state: FileState,
-        text: StatementText,
+        text: StatementText | str,
         base: int,
     ) -> None:
         self.schema = schema
         self.registry = registry
         self.state = state
+        # a plain string becomes a StatementText when an expression is first read from it
         self.text = text
         self.base = base
         self.ops: list[Operation] = []
         self.notes: list[str] = []
-        self._tables: dict[TableRef, TableSchema | None] = {}
+        self._tables: dict[TableRef, _Snapshot | None] = {}
         self._types: dict[TableRef, GenericType | None] = {}
 
     # -- operations -------------------------------------------------------------------------
@@ -177,7 +199,7 @@ class Ctx:
         found = self.state.enum_tables
         assert found is not None
         if isinstance(op, CreateTable):
-            if any(is_enumish(c.type) for c in op.columns):
+            if _any_enumish(op.columns):
                 found.add(op.table)
         elif isinstance(op, AddColumn):
             if is_enumish(op.column.type):
@@ -192,13 +214,15 @@ class Ctx:
         """Undo every operation this statement emitted."""
         if self.state.enum_tables is not None:
             self.state.enum_tables.update(
-                ref for ref, ts in self._tables.items() if ts is not None and _has_enum(ts)
+                ref
+                for ref, saved in self._tables.items()
+                if saved is not None and _any_enumish(saved[1].values())
             )
-        for ref, ts in self._tables.items():
-            if ts is None:
+        for ref, saved in self._tables.items():
+            if saved is None:
                 self.schema.tables.pop(ref, None)
             else:
-                self.schema.tables[ref] = ts
+                self.schema.tables[ref] = TableSchema(*saved)
         for ref, ty in self._types.items():
             if ty is None:
                 self.schema.types.pop(ref, None)
@@ -239,7 +263,10 @@ class Ctx:
         loc = min_location(node) if at < 0 else at
         if loc < 0:
             return ""
-        return self.text.expression_after(keyword, self.text.char_offset(loc - self.base), **kw)
+        text = self.text
+        if isinstance(text, str):
+            text = self.text = StatementText(text, text.isascii())
+        return text.expression_after(keyword, text.char_offset(loc - self.base), **kw)
 
 
 def range_ref(node: JsonNode) -> TableRef:

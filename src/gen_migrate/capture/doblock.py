@@ -33,6 +33,9 @@ _LOOPS = {
     "PLpgSQL_stmt_foreach_a",
     "PLpgSQL_stmt_dynfors",
 }
+_NO_STATEMENTS = frozenset({"datums", "PLpgSQL_expr"})
+"""Keys of a PL/pgSQL tree whose values hold no statement (variables, expressions): the walk
+does not go into them."""
 _DYNAMIC = object()
 """Marks dynamic SQL (EXECUTE) in the walk, refused when the walk reaches it."""
 _DATA_ONLY = "DO block without DDL (changes data only)"
@@ -147,6 +150,8 @@ def _statements(node: Any, guarded: bool, looped: bool) -> Iterator[tuple[str, b
                 todo.append((value, guarded or "exceptions" in value, looped))
             elif key in _LOOPS:
                 todo.append((value, guarded, True))
+            elif key in _NO_STATEMENTS:
+                continue
             elif type(value) is dict or type(value) is list:
                 todo.append((value, guarded, looped))
         todo.reverse()

@@ -27,7 +27,6 @@ from gen_migrate.capture.normalize_types import alter_enum, create_domain, creat
 from gen_migrate.capture.pgtypes import TypeRegistry
 from gen_migrate.capture.prefilter import split_prefiltered
 from gen_migrate.capture.skip import REFUSED, SKIPPED
-from gen_migrate.capture.sqltext import StatementText
 from gen_migrate.capture.statements import RawStatement, SourceText, split_statements
 from gen_migrate.errors import InputError
 from gen_migrate.generic.operations import Operation, RenameColumn, SwapColumns
@@ -244,7 +243,11 @@ def _normalize(
                 state.pending_indexes.append(text)
             elif raw.forgets:
                 state.others.difference_update(raw.forgets)
-            outcome = Outcome(file, line, text, "skipped", raw.reason or SKIPPED[kind])
+            outcome = Outcome(file, line, text, "skipped", raw.reason or SKIPPED[kind], [])
+        elif kind == "ViewStmt" and type(raw.payload) is dict:
+            # set aside by its leading keywords, with only its name: what _shallow_view does
+            state.others.add(range_ref(raw.payload["view"]))
+            outcome = Outcome(file, line, text, "skipped", "view", [])
         else:
             outcome = _translate(raw, schema, registry, state, text)
             outcome.file, outcome.line = file, line
@@ -272,7 +275,7 @@ def _translate(
         reason = shallow_skip(raw.payload)
         if reason is not None:
             return Outcome("", 0, text, "skipped", reason)
-    ctx = Ctx(schema, registry, state, StatementText(text, text.isascii()), raw.base)
+    ctx = Ctx(schema, registry, state, text, raw.base)
     translator = TRANSLATORS.get(kind)
     try:
         if kind in _SHALLOW:

@@ -87,11 +87,19 @@ def _retype_all(ctx: Ctx, ref: TableRef, old: GenericType, new: GenericType) -> 
         else list(ctx.schema.tables.items())
     )
     array = TypeKind.ARRAY
+    # only columns of the old type's name (or arrays of it) can change: the name is compared
+    # here, the whole key by _swap_key
     candidates = [
         (tref, col)
         for tref, ts in tables
         for col in ts.columns.values()
-        if (kind := col.type.kind) is old_kind or kind is array
+        if ((kind := (ty := col.type).kind) is old_kind and ty.name == old_name)
+        or (
+            kind is array
+            and (element := ty.element) is not None
+            and element.kind is old_kind
+            and element.name == old_name
+        )
     ]
     for tref, col in candidates:
         retyped = _swap_key(col.type, old_kind, old_key, new)

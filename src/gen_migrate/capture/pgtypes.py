@@ -22,10 +22,12 @@ Decisions:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+from gen_migrate.capture.construct import construct
 from gen_migrate.errors import InputError
 from gen_migrate.generic.operations import TableRef
 from gen_migrate.generic.types import GenericType, TypeKind
@@ -230,15 +232,25 @@ def type_display_name(ref: TableRef) -> str:
 def enum_type(ref: TableRef, values: tuple[str, ...] | list[str]) -> GenericType:
     """The generic type of the enum ``ref`` with ``values`` in order."""
     shown = type_display_name(ref)
-    return GenericType(kind=_K.ENUM, name=shown, values=tuple(values), pg=shown)
+    # valid by construction (an enum with its name and values): built without validation
+    return construct(GenericType, kind=_K.ENUM, name=shown, values=tuple(values), pg=shown)
 
 
 def quote_ident(ident: str) -> str:
     """An identifier quoted the way Postgres prints it (only when it needs quotes)."""
-    plain = ident and (ident[0].isalpha() or ident[0] == "_") and ident == ident.lower()
-    if plain and all(c.isalnum() or c in "_$" for c in ident):
+    if ident.isascii():
+        plain = _PLAIN_ASCII_IDENT.fullmatch(ident) is not None
+    else:
+        plain = bool(ident[0].isalpha() or ident[0] == "_") and ident == ident.lower()
+        plain = plain and all(c.isalnum() or c in "_$" for c in ident)
+    if plain:
         return ident
     return '"' + ident.replace('"', '""') + '"'
+
+
+_PLAIN_ASCII_IDENT = re.compile(r"[a-z_][a-z0-9_$]*")
+"""An ASCII identifier that needs no quotes: what the letter/digit tests of
+:func:`quote_ident` accept for ASCII text."""
 
 
 def typename_parts(node: JsonNode) -> list[str]:

@@ -67,6 +67,21 @@ def _lead(keyword: str) -> re.Pattern[str]:
     return pattern
 
 
+def _keyword_end_before(text: str, keyword: str, lo: int, at: int) -> int:
+    """Where ``keyword`` ends when it is the last word before ``at`` (only whitespace and
+    ``(`` between), starting at ``lo`` or later; -1 when it is not. For ASCII text, what
+    ``_lead(keyword).search(text, lo, at)`` finds, without trying every start position."""
+    end = at
+    while end > lo and (text[end - 1].isspace() or text[end - 1] == "("):
+        end -= 1
+    start = end - len(keyword)
+    if start < lo or text[start:end].upper() != keyword:
+        return -1
+    if start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        return -1
+    return end
+
+
 def _tokens_from(text: str, pos: int) -> Iterator[tuple[int, int, str]]:
     """``(start, end inclusive, name)`` of each token from ``pos`` on, named as pglast's
     scanner names the punctuation and keywords :meth:`StatementText.expression_after` looks
@@ -175,6 +190,8 @@ class StatementText:
             and not text[at + size : at + size + 1].isalnum()
         ):
             after = at + size
+        elif self.ascii:
+            after = _keyword_end_before(text, keyword, max(0, at - 512), at)
         else:
             found = _lead(keyword).search(text, max(0, at - 512), at)
             after = -1 if found is None else found.end(1)
