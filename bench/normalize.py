@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import logging
 import os
 import pstats
 import time
@@ -65,6 +66,9 @@ def main() -> None:
 
     import pglast
     import sqlglot
+
+    # sqlglot logs a warning for each statement it cannot read (PL/pgSQL bodies, ALTER TYPE …)
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
     from pglast.parser import parse_sql_json
 
     from gen_migrate.capture.normalize import normalize_sql
