@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -306,3 +307,35 @@ def test_killed_apply_finished_by_rerun(
 
 if __name__ == "__main__":
     sys.exit(_worker(json.loads(sys.argv[1])))
+
+
+def test_namespace_record_written_by_another_deployer_meanwhile(
+    pg_dsn: str, tmp_path: Path
+) -> None:
+    """Two deployers record the same migration that needs no Iceberg step, on a SQL catalog in
+    Postgres. The other one's insert of the record is not committed yet when ours inserts the
+    same key; it commits, and ours gets a unique violation from the catalog. Ours reads the
+    namespace again, finds the record, and goes on (seen in CI as a failed deploy)."""
+    import psycopg
+
+    from gen_migrate.dialects.iceberg.apply import StepRunner
+    from gen_migrate.dialects.iceberg.state import empty_key
+
+    config = catalog_config("postgres", tmp_path, pg_dsn)
+    key, checksum = empty_key("007_default"), "c" * 64
+    with IcebergTarget("ice", config, tmp_path) as ours:
+        namespace = ours.policy.namespace
+        runner = StepRunner(ours.catalog, namespace, checksum, 0, dict)
+        with psycopg.connect(pg_dsn) as theirs:
+            theirs.execute(
+                "INSERT INTO iceberg_namespace_properties VALUES (%s, %s, %s, %s)",
+                (ours.catalog.name, namespace, key, checksum),
+            )
+            commit = threading.Timer(0.5, theirs.commit)
+            commit.start()
+            try:
+                assert runner.record_empty("007_default") == "done"
+            finally:
+                commit.join()
+        props = ours.catalog.load_namespace_properties(namespace)
+    assert props[key] == checksum

@@ -29,6 +29,7 @@ from gen_migrate.errors import StepFailedError
 Outcome = Literal["done", "skipped"]
 ATTEMPTS = 20
 RECORD_WAIT = 1.0
+NAMESPACE_WRITE_ATTEMPTS = 3
 
 
 class _Retry(Exception):
@@ -208,10 +209,20 @@ class StepRunner:
         return dict(self.catalog.load_namespace_properties(self.namespace))
 
     def _set_namespace_props(self, updates: dict[str, str]) -> None:
-        current = self._namespace_props()
-        missing = {k: v for k, v in updates.items() if current.get(k) != v}
-        if missing:
-            self.catalog.update_namespace_properties(self.namespace, updates=missing)
+        """Write the ``updates`` the namespace does not hold yet. Another deployer may write
+        the same keys between our read and our write (a SQL catalog then refuses the second
+        insert of a key): read again and write what is still missing."""
+        for attempt in range(NAMESPACE_WRITE_ATTEMPTS):
+            current = self._namespace_props()
+            missing = {k: v for k, v in updates.items() if current.get(k) != v}
+            if not missing:
+                return
+            try:
+                self.catalog.update_namespace_properties(self.namespace, updates=missing)
+                return
+            except Exception:
+                if attempt == NAMESPACE_WRITE_ATTEMPTS - 1:
+                    raise
 
     def _drop(self, step: Step, payload: p.DropTable) -> Outcome:
         from pyiceberg.exceptions import NoSuchTableError
