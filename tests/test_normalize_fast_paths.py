@@ -11,6 +11,8 @@ from __future__ import annotations
 import random
 import re
 
+import pytest
+
 from conftest import CORPUS
 from gen_migrate.capture import prefilter, sqltext
 from gen_migrate.capture.pgtypes import quote_ident
@@ -98,3 +100,105 @@ def test_atomic_substring_test_agrees_with_the_regex() -> None:
             data = pad + text
             expected = prefilter._ATOMIC.search(data, 0, len(data)) is not None
             assert prefilter._atomic(data, 0, len(data)) == expected, data
+
+
+def test_table_ref_hash_is_the_tuple_hash_however_made() -> None:
+    """``hash(TableRef)`` reads a slot filled on first use: every way of making one (validated,
+    copied, pickled, interned) hashes as its (schema, name) and finds the same dict entry."""
+    import copy
+    import pickle
+
+    from gen_migrate.capture.pgtypes import table_ref
+    from gen_migrate.generic.operations import TableRef
+
+    made = [
+        TableRef(schema="s", name="t"),
+        TableRef.model_validate({"schema": "s", "name": "t"}),
+        TableRef.model_validate_json('{"schema":"s","name":"t"}'),
+        table_ref("s", "t"),
+        TableRef(schema="s", name="x").model_copy(update={"name": "t"}),
+    ]
+    made += [copy.deepcopy(made[0]), copy.copy(made[0]), pickle.loads(pickle.dumps(made[0]))]
+    table = {made[0]: 1}
+    for ref in made:
+        assert hash(ref) == hash(ref) == hash(("s", "t"))
+        assert table[ref] == 1
+    assert hash(TableRef(name="t")) == hash(("public", "t"))
+    with pytest.raises(AttributeError):
+        _ = made[0].not_a_field  # type: ignore[attr-defined]
+
+
+def test_runs_of_set_aside_statements_blanked_as_one_span_parse_as_the_source() -> None:
+    """A run of set-aside statements is blanked with what lies between them (``;``, comments,
+    empty statements): every kept statement still gets the JSON, span, line and kind the full
+    parse gives it."""
+    from gen_migrate.capture.statements import SourceText, split_statements
+
+    set_aside = [
+        "INSERT INTO t VALUES (1, 'a;b')",
+        "CREATE INDEX i ON t (a)",
+        "COMMENT ON TABLE t IS 'x -- ; y'",
+        "DROP VIEW IF EXISTS v",
+        "ALTER TABLE t OWNER TO bob",
+        "UPDATE t SET a = 2 /* ; */",
+        "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql",
+    ]
+    kept = ["CREATE TABLE u (a int)", "ALTER TABLE u ADD COLUMN b text", "SELECT 1"]
+    gaps = ["\n", " ", "\n-- note; here\n", "\n/* a ; b */ ", ";\n", "\n\n;"]
+    rng = random.Random(11)
+    for _ in range(300):
+        parts = []
+        for _ in range(rng.randint(1, 9)):
+            parts.append(rng.choice(set_aside if rng.random() < 0.7 else kept))
+            parts.append(";" + rng.choice(gaps))
+        text = rng.choice(["", "-- head\n", "  "]) + "".join(parts)
+        fast = prefilter.split_prefiltered(SourceText(text))
+        full = split_statements(SourceText(text))
+        if fast is None:  # nothing kept or nothing set aside: the full-parse route
+            chosen = {statement in kept for statement in parts[::2]}
+            assert len(chosen) == 1, text
+            continue
+        assert [(r.start, r.end, r.line, r.kind) for r in fast] == [
+            (r.start, r.end, r.line, r.kind) for r in full
+        ], text
+        for quick, parsed in zip(fast, full, strict=True):
+            if isinstance(quick.payload, str):
+                assert quick.payload == parsed.payload, text
+
+
+def test_cut_at_known_starts_agrees_with_the_general_cut() -> None:
+    """``from_json_at`` (statement starts known from the scanner) gives what ``from_json`` and
+    ``number_lines`` give, and ``None`` when the starts are not the parser's."""
+    from pglast.parser import parse_sql_json
+
+    from gen_migrate.capture.statements import (
+        SourceText,
+        from_json,
+        from_json_at,
+        number_lines,
+    )
+
+    rng = random.Random(5)
+    pieces = ["SELECT 1", "CREATE TABLE t (a int)", "ALTER TABLE t ADD b int", "SELECT 'é'"]
+    gaps = [";", "; ", ";\n-- c\n", "; /* c; */ ", ";\n\n  ", ";;"]
+    texts = [(CORPUS / "migrations" / "harbor.sql").read_text()]
+    for _ in range(200):
+        text = rng.choice(["", " ", "-- head\n", "/* a */"])
+        for _ in range(rng.randint(1, 6)):
+            text += rng.choice(pieces) + rng.choice(gaps)
+        texts.append(text)
+    for text in texts:
+        src = SourceText(text)
+        tree = parse_sql_json(text)
+        full = from_json(src.data, tree, 0, len(src.data))
+        number_lines(src, full)
+        starts = [(r.start, r.line) for r in full]
+        quick = from_json_at(src.data, tree, starts)
+        assert quick is not None, text
+        assert [(r.kind, r.payload, r.base, r.start, r.end, r.line) for r in quick] == [
+            (r.kind, r.payload, r.base, r.start, r.end, r.line) for r in full
+        ], text
+        assert from_json_at(src.data, tree, starts[:-1]) is None
+        assert from_json_at(src.data, tree, [*starts, (len(src.data), 9)]) is None
+        shifted = [(starts[0][0] + 1, starts[0][1]), *starts[1:]]
+        assert from_json_at(src.data, tree, shifted) is None

@@ -99,11 +99,14 @@ class FileState:
 _UNSET: Any = object()
 
 
+_ENUM, _ARRAY = TypeKind.ENUM, TypeKind.ARRAY
+
+
 def is_enumish(ty: GenericType) -> bool:
     """An enum type or an array of one."""
-    if ty.kind is TypeKind.ARRAY and ty.element is not None:
+    if ty.kind is _ARRAY and ty.element is not None:
         ty = ty.element
-    return ty.kind is TypeKind.ENUM
+    return ty.kind is _ENUM
 
 
 _Snapshot = tuple[TableRef, dict[str, Column], list[str]]

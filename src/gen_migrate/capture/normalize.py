@@ -231,8 +231,14 @@ def _normalize(
     if statements is None:
         statements = split_statements(src)
     whole = sql if src.ascii else None
+    data = src.data
     for raw in statements:
-        text = whole[raw.start : raw.end] if whole is not None else src.decode(raw.start, raw.end)
+        # SourceText.decode inlined (a non-ASCII text decodes every statement)
+        text = (
+            whole[raw.start : raw.end]
+            if whole is not None
+            else data[raw.start : raw.end].decode(errors="replace")
+        )
         line = raw.line + line_offset
         kind = raw.kind
         if raw.error is not None:

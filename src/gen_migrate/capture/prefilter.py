@@ -8,7 +8,8 @@ than all the rest, so the text is first cut at every top-level ``;`` by a scanne
 Postgres's quoting (strings, ``E''`` strings, quoted identifiers, dollar quotes, comments), and
 each piece whose leading keywords name one of those kinds is set aside without being parsed.
 The other pieces are parsed in one ``parse_sql_json`` call on the text with the set-aside
-statements blanked out (same byte offsets, so locations, spans and lines stay those of the source).
+statements blanked out, with what lies between two of them (same byte offsets, so locations,
+spans and lines stay those of the source).
 
 Consequence, by design: a statement recognised this way is skipped with its kind's reason even
 when it has a syntax error (it cannot change columns; Postgres reports the error when the
@@ -26,7 +27,7 @@ import re
 from typing import cast
 
 from gen_migrate.capture.pgtypes import table_ref
-from gen_migrate.capture.statements import LEAD, RawStatement, SourceText, from_json
+from gen_migrate.capture.statements import LEAD, RawStatement, SourceText, from_json_at
 from gen_migrate.generic.operations import TableRef
 
 _PIECE = re.compile(
@@ -190,14 +191,21 @@ def split_prefiltered(src: SourceText) -> list[RawStatement] | None:
     data = src.data
     size = len(data)
     slots: list[RawStatement | None] = []
-    kept: list[tuple[int, int, int]] = []  # start, line, index in slots
+    kept: list[tuple[int, int]] = []  # start, line
+    kept_at: list[int] = []  # index in slots
+    # Runs of set-aside statements with no kept one between them are blanked as one span
+    # (their ``;``, comments and whitespace too): the ``;`` before each kept statement stays,
+    # so the parser still starts every kept statement where it starts in the source.
     blank: list[tuple[int, int]] = []
+    run_start = run_end = -1
     heads = _HEAD_BY_FIRST
     lead = LEAD.match
     count = data.count
     line, counted = 1, 0
     for piece in _PIECE.finditer(data):
-        (a, b), _, (_, start) = piece.regs[:3]
+        regs = piece.regs
+        a, b = regs[0]
+        start = regs[2][1]
         if a == size:
             break
         end = b - 1 if data[b - 1] == 59 else b  # 59: ";"
@@ -219,31 +227,44 @@ def split_prefiltered(src: SourceText) -> list[RawStatement] | None:
                 if kind == "CreateFunctionStmt" and _atomic(data, start, end):
                     return None
                 slots.append(RawStatement(kind, None, 0, start, end, line))
-                blank.append((start, end))
+                if run_start < 0:
+                    run_start = start
+                run_end = end
                 continue
-            raw = _set_aside(m, kind, data, start, end, line)
+            if kind == "AlterTable":  # the most frequent kind with a reason of its own
+                quiet = _quiet_alter(data, m.end(), end)
+                raw = None
+                if quiet is not None:
+                    raw = RawStatement("AlterTableStmt", None, 0, start, end, line, None, quiet)
+            else:
+                raw = _set_aside(m, kind, data, start, end, line)
             if raw is not None:
                 slots.append(raw)
-                blank.append((start, end))
+                if run_start < 0:
+                    run_start = start
+                run_end = end
                 continue
-        kept.append((start, line, len(slots)))
+        if run_start >= 0:
+            blank.append((run_start, run_end))
+            run_start = -1
+        kept.append((start, line))
+        kept_at.append(len(slots))
         slots.append(None)
     if len(kept) == len(slots):
         return None
+    if run_start >= 0:
+        blank.append((run_start, run_end))
     text = bytearray(data)
     for start, end in blank:
         n = end - start
         text[start:end] = _SPACES[:n] if n <= _SPACES.nbytes else b" " * n
     try:
-        parsed = from_json(text, parse_sql_json(text.decode()), 0, size)
+        parsed = from_json_at(text, parse_sql_json(text.decode()), kept)
     except ParseError:
         return None
-    if len(parsed) != len(kept):
+    if parsed is None:
         return None
-    for raw, (start, at_line, at) in zip(parsed, kept, strict=True):
-        if raw.start != start:
-            return None
-        raw.line = at_line
+    for at, raw in zip(kept_at, parsed, strict=True):
         slots[at] = raw
     return cast(list[RawStatement], slots)
 
@@ -251,8 +272,9 @@ def split_prefiltered(src: SourceText) -> list[RawStatement] | None:
 def _set_aside(
     m: re.Match[bytes], kind: str, data: bytes, start: int, end: int, line: int
 ) -> RawStatement | None:
-    """The statement whose leading keywords :data:`_HEAD` matched (``kind`` its last group)
-    when it is set aside with a reason of its own; ``None`` when it must be parsed."""
+    """The statement whose leading keywords :data:`_HEAD` matched (``kind`` its last group, not
+    ``AlterTable``: :func:`split_prefiltered` sees to that one itself) when it is set aside with
+    a reason of its own; ``None`` when it must be parsed."""
     if kind == "dropped":
         reason = f"drop {m.group('dropped').decode().lower()}: {_NO_CHANGE}"
         return RawStatement("DropStmt", None, 0, start, end, line, None, reason)
@@ -266,11 +288,6 @@ def _set_aside(
     if kind == "RenameIndex":
         reason = f"rename index: {_NO_CHANGE}"
         return RawStatement("RenameStmt", None, 0, start, end, line, None, reason)
-    if kind == "AlterTable":
-        quiet = _quiet_alter(data, m.end(), end)
-        if quiet is None:
-            return None
-        return RawStatement("AlterTableStmt", None, 0, start, end, line, None, quiet)
     if kind == "DropView":
         dropped = _dropped_views(data, m.end(), end)
         if dropped is None:
@@ -317,7 +334,7 @@ def _view_ref(first: bytes, second: bytes | None) -> dict[str, str] | None:
     """A view's name as a ``RangeVar``-like dict; ``None`` for a name the parser would
     truncate (63 bytes or more)."""
     parts = [_ident(first)] if second is None else [_ident(first), _ident(second)]
-    if any(p is None for p in parts):
+    if None in parts:
         return None
     if len(parts) == 1:
         return {"relname": parts[0]}  # type: ignore[dict-item]

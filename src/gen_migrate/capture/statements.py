@@ -1,7 +1,7 @@
 """Split SQL text into parsed statements with their byte spans and 1-based lines.
 
 This is the full-parse route (the normaliser tries :mod:`gen_migrate.capture.prefilter` first,
-which uses :func:`from_json` on a text with some statements blanked out). The whole text is
+which uses :func:`from_json_at` on a text with some statements blanked out). The whole text is
 parsed once with ``pglast.parser.parse_sql_json``. Decoding that JSON costs several times the
 parse, so it is cut per statement and a statement's JSON is decoded only when its translator
 asks for it (most statements are skipped by their node type alone). The cut is safe: an
@@ -160,6 +160,41 @@ def from_json(data: bytes | bytearray, text: str, base: int, limit: int) -> list
         start = lead(data, loc, end).end()  # type: ignore[union-attr]
         out.append(RawStatement(kind, text[kind_end + 2 : close], start - base, start, end, 0))
     return out
+
+
+def from_json_at(
+    data: bytes | bytearray, text: str, pieces: list[tuple[int, int]]
+) -> list[RawStatement] | None:
+    """The statements of ``parse_sql_json`` output ``text`` for all of ``data`` when they start
+    where a scanner's ``pieces`` do (each the offset of its first token and its line): what
+    :func:`from_json` gives with ``base`` 0 and the lines set, without reading leading whitespace
+    and comments again where the parser's location is already the first token's; ``None`` when
+    the parser's statements are not the pieces."""
+    out: list[RawStatement] = []
+    find = text.find
+    rfind = text.rfind
+    wrapper_tail = _WRAPPER_TAIL.fullmatch
+    limit = len(data)
+    head = len(_STMT_HEAD)
+    at = find(_STMT_HEAD)
+    for start, line in pieces:
+        if at < 0:
+            return None
+        kind_end = find('"', at + head)
+        kind = text[at + head : kind_end]
+        at = find(_STMT_HEAD, kind_end)
+        seg_end = at - 1 if at >= 0 else rfind("]")
+        close = rfind("}", kind_end, seg_end - 1)
+        tail = wrapper_tail(text, close + 1, seg_end - 1) if text[seg_end - 1] == "}" else None
+        if close < 0 or tail is None:
+            raise ValueError(f"unexpected parse tree layout near offset {kind_end}")
+        at_loc, at_len = tail.group(1, 2)
+        loc = int(at_loc) if at_loc else 0
+        end = loc + int(at_len) if at_len else limit
+        if loc != start and LEAD.match(data, loc, end).end() != start:  # type: ignore[union-attr]
+            return None
+        out.append(RawStatement(kind, text[kind_end + 2 : close], start, start, end, line))
+    return out if at < 0 else None
 
 
 def _split_slow(src: SourceText) -> list[RawStatement]:

@@ -6,7 +6,8 @@ them to their own names; the generic model knows no dialect.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from operator import attrgetter
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,24 +22,31 @@ class _Model(BaseModel):
 class TableRef(_Model):
     """A source table: Postgres schema and name."""
 
-    # Tables are dictionary keys everywhere; the hash is worked out once per instance (not
-    # part of the model: not copied, pickled or compared).
-    __slots__ = ("_hash",)
+    # Tables are dictionary keys everywhere, so ``hash(ref)`` runs no Python code: the class's
+    # ``__hash__`` is a property (C) that reads a slot holding the bound ``__index__`` of the
+    # hash value (C). The slot is filled on first use by ``__getattr__``, which Python calls
+    # only while it is empty (not part of the model: not copied, pickled or compared).
+    __slots__ = ("_hasher",)
 
     schema_: str = Field(default="public", alias="schema")
     name: str
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    def __hash__(self) -> int:
-        try:
-            cached: int = self._hash  # type: ignore[attr-defined]
-        except AttributeError:
+    if TYPE_CHECKING:
+
+        def __hash__(self) -> int: ...
+
+    else:
+        __hash__ = property(attrgetter("_hasher"))
+
+        def __getattr__(self, item: str) -> Any:
+            if item != "_hasher":
+                return super().__getattr__(item)
             fields = self.__dict__
-            found = hash((fields["schema_"], fields["name"]))
-            object.__setattr__(self, "_hash", found)
-            return found
-        return cached
+            hasher = hash((fields["schema_"], fields["name"])).__index__
+            object.__setattr__(self, "_hasher", hasher)
+            return hasher
 
     def __eq__(self, other: object) -> bool:
         # what BaseModel.__eq__ decides for two table references (no private or extra
@@ -57,7 +65,7 @@ class TableRef(_Model):
         return f"{self.schema_}.{self.name}"
 
     def __str__(self) -> str:
-        return self.qualified()
+        return f"{self.schema_}.{self.name}"
 
 
 class Column(_Model):

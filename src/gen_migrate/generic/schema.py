@@ -110,6 +110,8 @@ class Schema:
 _new = object.__new__
 _SET_DICT: Callable[[Any, Any], None] = vars(BaseModel)["__dict__"].__set__
 _SET_FIELDS_SET: Callable[[Any, Any], None] = vars(BaseModel)["__pydantic_fields_set__"].__set__
+_SET_EXTRA: Callable[[Any, Any], None] = vars(BaseModel)["__pydantic_extra__"].__set__
+_SET_PRIVATE: Callable[[Any, Any], None] = vars(BaseModel)["__pydantic_private__"].__set__
 
 
 def _with(col: Column, **update: Any) -> Column:
@@ -120,8 +122,8 @@ def _with(col: Column, **update: Any) -> Column:
     copy: Column = _new(Column)
     _SET_DICT(copy, values)
     _SET_FIELDS_SET(copy, col.__pydantic_fields_set__ | update.keys())
-    object.__setattr__(copy, "__pydantic_extra__", col.__pydantic_extra__)
-    object.__setattr__(copy, "__pydantic_private__", col.__pydantic_private__)
+    _SET_EXTRA(copy, col.__pydantic_extra__)
+    _SET_PRIVATE(copy, col.__pydantic_private__)
     return copy
 
 
@@ -172,13 +174,12 @@ def _rename_col(s: Schema, op: RenameColumn) -> None:
     col = ts.column(op.column)
     if op.new_name in ts.columns:
         raise ReplayError(f"cannot rename {op.table}.{op.column}: {op.new_name} exists")
+    old, new = op.column, op.new_name  # read once, not per column
+    renamed = _with(col, name=new)
     ts.columns = {
-        (op.new_name if n == op.column else n): (
-            _with(col, name=op.new_name) if n == op.column else c
-        )
-        for n, c in ts.columns.items()
+        (new if n == old else n): (renamed if n == old else c) for n, c in ts.columns.items()
     }
-    ts.primary_key = [op.new_name if c == op.column else c for c in ts.primary_key]
+    ts.primary_key = [new if c == old else c for c in ts.primary_key]
 
 
 def _swap(s: Schema, op: SwapColumns) -> None:
