@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -132,14 +133,12 @@ def number_lines(src: SourceText, statements: list[RawStatement]) -> None:
         raw.line = src.line_of(raw.start)
 
 
-def from_json(data: bytes | bytearray, text: str, base: int, limit: int) -> list[RawStatement]:
-    """The statements of ``parse_sql_json`` output ``text`` for the bytes ``data[base:limit]``
-    (``data`` may be the whole source; lines are left 0 for :func:`number_lines`)."""
-    out: list[RawStatement] = []
+def _wrappers(text: str) -> Iterator[tuple[str, str, str | None, str | None]]:
+    """Each statement of ``parse_sql_json`` output ``text``: its node type, its node's JSON, and
+    its ``stmt_location`` and ``stmt_len`` as written (``None`` when left out, i.e. zero)."""
     find = text.find
     rfind = text.rfind
     wrapper_tail = _WRAPPER_TAIL.fullmatch
-    lead = LEAD.match
     head = len(_STMT_HEAD)
     at = find(_STMT_HEAD)
     while at >= 0:
@@ -154,11 +153,19 @@ def from_json(data: bytes | bytearray, text: str, base: int, limit: int) -> list
         tail = wrapper_tail(text, close + 1, seg_end - 1) if text[seg_end - 1] == "}" else None
         if close < 0 or tail is None:
             raise ValueError(f"unexpected parse tree layout near offset {kind_end}")
-        at_loc, at_len = tail.group(1, 2)
+        yield kind, text[kind_end + 2 : close], tail.group(1), tail.group(2)
+
+
+def from_json(data: bytes | bytearray, text: str, base: int, limit: int) -> list[RawStatement]:
+    """The statements of ``parse_sql_json`` output ``text`` for the bytes ``data[base:limit]``
+    (``data`` may be the whole source; lines are left 0 for :func:`number_lines`)."""
+    out: list[RawStatement] = []
+    lead = LEAD.match
+    for kind, node, at_loc, at_len in _wrappers(text):
         loc = base + int(at_loc) if at_loc else base
         end = loc + int(at_len) if at_len else limit
         start = lead(data, loc, end).end()  # type: ignore[union-attr]
-        out.append(RawStatement(kind, text[kind_end + 2 : close], start - base, start, end, 0))
+        out.append(RawStatement(kind, node, start - base, start, end, 0))
     return out
 
 
@@ -171,30 +178,17 @@ def from_json_at(
     and comments again where the parser's location is already the first token's; ``None`` when
     the parser's statements are not the pieces."""
     out: list[RawStatement] = []
-    find = text.find
-    rfind = text.rfind
-    wrapper_tail = _WRAPPER_TAIL.fullmatch
     limit = len(data)
-    head = len(_STMT_HEAD)
-    at = find(_STMT_HEAD)
-    for start, line in pieces:
-        if at < 0:
-            return None
-        kind_end = find('"', at + head)
-        kind = text[at + head : kind_end]
-        at = find(_STMT_HEAD, kind_end)
-        seg_end = at - 1 if at >= 0 else rfind("]")
-        close = rfind("}", kind_end, seg_end - 1)
-        tail = wrapper_tail(text, close + 1, seg_end - 1) if text[seg_end - 1] == "}" else None
-        if close < 0 or tail is None:
-            raise ValueError(f"unexpected parse tree layout near offset {kind_end}")
-        at_loc, at_len = tail.group(1, 2)
+    found = _wrappers(text)
+    for (start, line), (kind, node, at_loc, at_len) in zip(pieces, found, strict=False):
         loc = int(at_loc) if at_loc else 0
         end = loc + int(at_len) if at_len else limit
         if loc != start and LEAD.match(data, loc, end).end() != start:  # type: ignore[union-attr]
             return None
-        out.append(RawStatement(kind, text[kind_end + 2 : close], start, start, end, line))
-    return out if at < 0 else None
+        out.append(RawStatement(kind, node, start, start, end, line))
+    if len(out) != len(pieces) or next(found, None) is not None:
+        return None
+    return out
 
 
 def _split_slow(src: SourceText) -> list[RawStatement]:
