@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -15,6 +16,34 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("GEN_MIGRATE_SHARED", REPO.parent / "shared"))
 CORPUS = SHARED / "corpus"
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+_LOCATIONS = {"location", "list_start", "list_end", "rexpr_list_start", "rexpr_list_end"}
+"""Keys of byte offsets in pglast's JSON trees besides ``*_location``."""
+
+
+def statement_tree(raw: Any) -> Any:
+    """A parsed statement's JSON tree with every location (``location``, ``arg_location``,
+    an array's ``list_start``/``list_end``…) made relative to the statement's own text (minus
+    ``raw.base``): what a translator reads of it, whichever text it was parsed from (the source,
+    or the prefilter's kept statements joined)."""
+    from gen_migrate.capture.statements import decode_json
+
+    def shift(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                key: value - raw.base
+                if (key in _LOCATIONS or key.endswith("_location"))
+                and isinstance(value, int)
+                and value >= 0
+                else shift(value)
+                for key, value in node.items()
+            }
+        if isinstance(node, list):
+            return [shift(item) for item in node]
+        return node
+
+    return shift(decode_json(raw.payload) if isinstance(raw.payload, str) else raw.payload)
 
 
 def pg_admin_dsn() -> str:

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from conftest import CORPUS
+from conftest import CORPUS, statement_tree
 from gen_migrate.capture import prefilter, sqltext
 from gen_migrate.capture.pgtypes import quote_ident
 from gen_migrate.capture.statements import LEAD
@@ -128,10 +128,11 @@ def test_table_ref_hash_is_the_tuple_hash_however_made() -> None:
         _ = made[0].not_a_field  # type: ignore[attr-defined]
 
 
-def test_runs_of_set_aside_statements_blanked_as_one_span_parse_as_the_source() -> None:
-    """A run of set-aside statements is blanked with what lies between them (``;``, comments,
-    empty statements): every kept statement still gets the JSON, span, line and kind the full
-    parse gives it."""
+def test_kept_statements_parsed_joined_get_what_the_full_parse_gives() -> None:
+    """Only the kept statements are parsed, joined by ``;`` (set-aside ones, comments, empty
+    statements and whitespace between them left out): every kept statement still gets the
+    tree (locations relative to itself), span, line and kind the full parse of the source gives
+    it, non-ASCII text included."""
     from gen_migrate.capture.statements import SourceText, split_statements
 
     set_aside = [
@@ -143,7 +144,13 @@ def test_runs_of_set_aside_statements_blanked_as_one_span_parse_as_the_source() 
         "UPDATE t SET a = 2 /* ; */",
         "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql",
     ]
-    kept = ["CREATE TABLE u (a int)", "ALTER TABLE u ADD COLUMN b text", "SELECT 1"]
+    kept = [
+        "CREATE TABLE u (a int)",
+        "ALTER TABLE u ADD COLUMN b text",
+        "SELECT 1",
+        "ALTER TABLE u ADD COLUMN é text DEFAULT 'ü' -- ü\n",
+        "CREATE TABLE v (a int /* ; */ DEFAULT 1, b int)",
+    ]
     gaps = ["\n", " ", "\n-- note; here\n", "\n/* a ; b */ ", ";\n", "\n\n;"]
     rng = random.Random(11)
     for _ in range(300):
@@ -163,42 +170,40 @@ def test_runs_of_set_aside_statements_blanked_as_one_span_parse_as_the_source() 
         ], text
         for quick, parsed in zip(fast, full, strict=True):
             if isinstance(quick.payload, str):
-                assert quick.payload == parsed.payload, text
+                assert statement_tree(quick) == statement_tree(parsed), text
 
 
-def test_cut_at_known_starts_agrees_with_the_general_cut() -> None:
-    """``from_json_at`` (statement starts known from the scanner) gives what ``from_json`` and
-    ``number_lines`` give, and ``None`` when the starts are not the parser's."""
+def test_joined_cut_checks_the_parser_against_the_scanner() -> None:
+    """``from_json_kept`` gives each kept statement its kind, tree, offset in the joined text
+    (``base``), span and line; and ``None`` when the parser's statements do not start and end
+    where the scanner's do."""
     from pglast.parser import parse_sql_json
 
-    from gen_migrate.capture.statements import (
-        SourceText,
-        from_json,
-        from_json_at,
-        number_lines,
-    )
+    from gen_migrate.capture.statements import SourceText, from_json_kept, split_statements
 
     rng = random.Random(5)
-    pieces = ["SELECT 1", "CREATE TABLE t (a int)", "ALTER TABLE t ADD b int", "SELECT 'é'"]
-    gaps = [";", "; ", ";\n-- c\n", "; /* c; */ ", ";\n\n  ", ";;"]
-    texts = [(CORPUS / "migrations" / "harbor.sql").read_text()]
+    pieces = ["SELECT 1", "CREATE TABLE t (a int)", "ALTER TABLE t ADD b int", "SELECT 'é' -- é\n"]
     for _ in range(200):
-        text = rng.choice(["", " ", "-- head\n", "/* a */"])
-        for _ in range(rng.randint(1, 6)):
-            text += rng.choice(pieces) + rng.choice(gaps)
-        texts.append(text)
-    for text in texts:
-        src = SourceText(text)
-        tree = parse_sql_json(text)
-        full = from_json(src.data, tree, 0, len(src.data))
-        number_lines(src, full)
-        starts = [(r.start, r.line) for r in full]
-        quick = from_json_at(src.data, tree, starts)
-        assert quick is not None, text
-        assert [(r.kind, r.payload, r.base, r.start, r.end, r.line) for r in quick] == [
-            (r.kind, r.payload, r.base, r.start, r.end, r.line) for r in full
-        ], text
-        assert from_json_at(src.data, tree, starts[:-1]) is None
-        assert from_json_at(src.data, tree, [*starts, (len(src.data), 9)]) is None
-        shifted = [(starts[0][0] + 1, starts[0][1]), *starts[1:]]
-        assert from_json_at(src.data, tree, shifted) is None
+        chosen = [rng.choice(pieces).encode() for _ in range(rng.randint(1, 6))]
+        joined = b";".join(chosen)
+        kept, at, start = [], 0, rng.randint(0, 50)
+        for line, piece in enumerate(chosen, 1):
+            kept.append((at, start, start + len(piece), line))
+            at += len(piece) + 1
+            start += len(piece) + rng.randint(1, 30)
+        tree = parse_sql_json(joined.decode())
+        cut = from_json_kept(tree, len(joined), kept)
+        assert cut is not None, joined
+        for raw, (at, start, end, line), piece in zip(cut, kept, chosen, strict=True):
+            assert (raw.base, raw.start, raw.end, raw.line) == (at, start, end, line)
+            [alone] = split_statements(SourceText(piece.decode()))
+            assert raw.kind == alone.kind
+            assert statement_tree(raw) == statement_tree(alone)
+        size = len(joined)
+        assert from_json_kept(tree, size, kept[:-1]) is None
+        assert from_json_kept(tree, size, [*kept, (size + 1, 0, 1, 9)]) is None
+        at, start, end, line = kept[-1]
+        assert from_json_kept(tree, size, [*kept[:-1], (at, start, end + 1, line)]) is None
+        if len(kept) > 1:
+            at, start, end, line = kept[1]
+            assert from_json_kept(tree, size, [kept[0], (at + 1, start, end, line)]) is None

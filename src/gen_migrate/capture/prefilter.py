@@ -7,17 +7,17 @@ validate a constraint, change the owner or enable or disable a trigger. Parsing 
 than all the rest, so the text is first cut at every top-level ``;`` by a scanner that knows
 Postgres's quoting (strings, ``E''`` strings, quoted identifiers, dollar quotes, comments), and
 each piece whose leading keywords name one of those kinds is set aside without being parsed.
-The other pieces are parsed in one ``parse_sql_json`` call on the text with the set-aside
-statements blanked out, with what lies between two of them (same byte offsets, so locations,
-spans and lines stay those of the source).
+The other pieces are parsed in one ``parse_sql_json`` call on just them, joined by ``;`` (the
+whitespace and comments between statements are not worth the parser's time either); each keeps
+its offset in that text as ``base``, so the tree's locations still point into its own text.
 
 Consequence, by design: a statement recognised this way is skipped with its kind's reason even
 when it has a syntax error (it cannot change columns; Postgres reports the error when the
 migration runs). Every piece that is not recognised goes through the parser exactly as before.
 
 Whenever the two cuts could disagree the whole text takes the full-parse route instead
-(:func:`~gen_migrate.capture.statements.split_statements`): the blanked text does not parse,
-the parser's statements do not start where the scanner's pieces do, or a function has a
+(:func:`~gen_migrate.capture.statements.split_statements`): the joined text does not parse,
+the parser's statements do not start and end where the scanner's pieces do, or a function has a
 ``BEGIN ATOMIC`` body (semicolons inside a statement).
 """
 
@@ -27,7 +27,7 @@ import re
 from typing import cast
 
 from gen_migrate.capture.pgtypes import table_ref
-from gen_migrate.capture.statements import LEAD, RawStatement, SourceText, from_json_at
+from gen_migrate.capture.statements import LEAD, RawStatement, SourceText, from_json_kept
 from gen_migrate.generic.operations import TableRef
 
 _PIECE = re.compile(
@@ -163,7 +163,6 @@ _DROP_VIEWS = re.compile(
 """The rest of a DROP [MATERIALIZED] VIEW: its names, to the end of the statement."""
 _NAME_PARTS = re.compile(rb"(" + _NAME + rb")(?:\s*\.\s*(" + _NAME + rb"))?")
 
-_SPACES = memoryview(b" " * 4096)
 _HEAD_BY_FIRST = {byte: _heads(bytes([byte]).lower()).match for byte in b"iIuUdDcCaA"}
 """First bytes :data:`_HEAD` can match at → :data:`_HEAD` with only the alternatives that start
 with that letter (the same matches, without trying the others first)."""
@@ -191,13 +190,10 @@ def split_prefiltered(src: SourceText) -> list[RawStatement] | None:
     data = src.data
     size = len(data)
     slots: list[RawStatement | None] = []
-    kept: list[tuple[int, int]] = []  # start, line
+    kept: list[tuple[int, int, int, int]] = []  # offset in the parsed text, start, end, line
     kept_at: list[int] = []  # index in slots
-    # Runs of set-aside statements with no kept one between them are blanked as one span
-    # (their ``;``, comments and whitespace too): the ``;`` before each kept statement stays,
-    # so the parser still starts every kept statement where it starts in the source.
-    blank: list[tuple[int, int]] = []
-    run_start = run_end = -1
+    parts: list[bytes] = []  # the kept statements, each followed by ";"
+    at = 0  # where the next kept statement starts in the parsed text
     heads = _HEAD_BY_FIRST
     lead = LEAD.match
     count = data.count
@@ -227,45 +223,35 @@ def split_prefiltered(src: SourceText) -> list[RawStatement] | None:
                 if kind == "CreateFunctionStmt" and _atomic(data, start, end):
                     return None
                 slots.append(RawStatement(kind, None, 0, start, end, line))
-                if run_start < 0:
-                    run_start = start
-                run_end = end
                 continue
             if kind == "AlterTable":  # the most frequent kind with a reason of its own
                 quiet = _quiet_alter(data, m.end(), end)
-                raw = None
                 if quiet is not None:
-                    raw = RawStatement("AlterTableStmt", None, 0, start, end, line, None, quiet)
+                    slots.append(
+                        RawStatement("AlterTableStmt", None, 0, start, end, line, None, quiet)
+                    )
+                    continue
             else:
                 raw = _set_aside(m, kind, data, start, end, line)
-            if raw is not None:
-                slots.append(raw)
-                if run_start < 0:
-                    run_start = start
-                run_end = end
-                continue
-        if run_start >= 0:
-            blank.append((run_start, run_end))
-            run_start = -1
-        kept.append((start, line))
+                if raw is not None:
+                    slots.append(raw)
+                    continue
+        kept.append((at, start, end, line))
         kept_at.append(len(slots))
         slots.append(None)
+        parts.append(data[start:end])
+        at += end - start + 1
     if len(kept) == len(slots):
         return None
-    if run_start >= 0:
-        blank.append((run_start, run_end))
-    text = bytearray(data)
-    for start, end in blank:
-        n = end - start
-        text[start:end] = _SPACES[:n] if n <= _SPACES.nbytes else b" " * n
+    joined = b";".join(parts)
     try:
-        parsed = from_json_at(text, parse_sql_json(text.decode()), kept)
+        parsed = from_json_kept(parse_sql_json(joined.decode()), len(joined), kept)
     except ParseError:
         return None
     if parsed is None:
         return None
-    for at, raw in zip(kept_at, parsed, strict=True):
-        slots[at] = raw
+    for i, raw in zip(kept_at, parsed, strict=True):
+        slots[i] = raw
     return cast(list[RawStatement], slots)
 
 

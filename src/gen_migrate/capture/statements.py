@@ -1,11 +1,12 @@
 """Split SQL text into parsed statements with their byte spans and 1-based lines.
 
 This is the full-parse route (the normaliser tries :mod:`gen_migrate.capture.prefilter` first,
-which uses :func:`from_json_at` on a text with some statements blanked out). The whole text is
-parsed once with ``pglast.parser.parse_sql_json``. Decoding that JSON costs several times the
-parse, so it is cut per statement and a statement's JSON is decoded only when its translator
-asks for it (most statements are skipped by their node type alone). The cut is safe: an
-unescaped ``{"stmt":{"`` can only be JSON structure, never text inside a string.
+which parses only the statements it keeps, joined, and cuts the output with
+:func:`from_json_kept`). The whole text is parsed once with ``pglast.parser.parse_sql_json``.
+Decoding that JSON costs several times the parse, so it is cut per statement and a statement's
+JSON is decoded only when its translator asks for it (most statements are skipped by their node
+type alone). The cut is safe: an unescaped ``{"stmt":{"`` can only be JSON structure, never text
+inside a string.
 
 Only when the parse fails (a statement that does not parse) is the text split by pglast's
 scanner and each piece parsed on its own, so one broken statement becomes one error, not a lost
@@ -169,24 +170,23 @@ def from_json(data: bytes | bytearray, text: str, base: int, limit: int) -> list
     return out
 
 
-def from_json_at(
-    data: bytes | bytearray, text: str, pieces: list[tuple[int, int]]
+def from_json_kept(
+    tree: str, size: int, kept: list[tuple[int, int, int, int]]
 ) -> list[RawStatement] | None:
-    """The statements of ``parse_sql_json`` output ``text`` for all of ``data`` when they start
-    where a scanner's ``pieces`` do (each the offset of its first token and its line): what
-    :func:`from_json` gives with ``base`` 0 and the lines set, without reading leading whitespace
-    and comments again where the parser's location is already the first token's; ``None`` when
-    the parser's statements are not the pieces."""
+    """The statements of ``tree``, the ``parse_sql_json`` output for the statements a scanner
+    kept joined by ``;`` (``size`` bytes): each of ``kept`` is a statement's offset in that
+    text and its start, end and line in the source. The tree's locations stay those of the
+    joined text (``base`` is the offset). ``None`` when the parser's statements are not the
+    scanner's: each must start and end where the scanner's does."""
     out: list[RawStatement] = []
-    limit = len(data)
-    found = _wrappers(text)
-    for (start, line), (kind, node, at_loc, at_len) in zip(pieces, found, strict=False):
+    found = _wrappers(tree)
+    for (at, start, end, line), (kind, node, at_loc, at_len) in zip(kept, found, strict=False):
         loc = int(at_loc) if at_loc else 0
-        end = loc + int(at_len) if at_len else limit
-        if loc != start and LEAD.match(data, loc, end).end() != start:  # type: ignore[union-attr]
+        stop = loc + int(at_len) if at_len else size
+        if loc != at or stop - loc != end - start:
             return None
-        out.append(RawStatement(kind, node, start, start, end, line))
-    if len(out) != len(pieces) or next(found, None) is not None:
+        out.append(RawStatement(kind, node, at, start, end, line))
+    if len(out) != len(kept) or next(found, None) is not None:
         return None
     return out
 
