@@ -232,6 +232,8 @@ def _normalize(
         statements = split_statements(src)
     whole = sql if src.ascii else None
     data = src.data
+    operations: list[Operation] = []
+    sources: list[str] = []
     for raw in statements:
         # SourceText.decode inlined (a non-ASCII text decodes every statement)
         text = (
@@ -243,6 +245,8 @@ def _normalize(
         kind = raw.kind
         if raw.error is not None:
             outcome = Outcome(file, line, text, "error", raw.error)
+            if on_error == "raise":
+                raise NormalizeError(outcome.message())
         elif raw.payload is None or (kind in SKIPPED and kind not in _DECIDED):
             # recognised by its leading keywords (prefilter.py) or its node type alone
             if kind == "IndexStmt":
@@ -257,15 +261,16 @@ def _normalize(
         else:
             outcome = _translate(raw, schema, registry, state, text)
             outcome.file, outcome.line = file, line
-        if outcome.kind == "error" and on_error == "raise":
-            raise NormalizeError(outcome.message())
+            # The statement's JSON (text or tree) goes now, not with the list at the end: the
+            # next statement's then reuses its memory while that is still in cache.
+            raw.payload = None
+            if outcome.operations:
+                operations.extend(outcome.operations)
+                sources.append(text)
+            elif outcome.kind == "error" and on_error == "raise":
+                raise NormalizeError(outcome.message())
         outcomes.append(outcome)
-        # The statement's JSON (text or tree) goes now, not with the list at the end: the next
-        # statement's then reuses its memory while that is still in cache.
-        raw.payload = None
-    operations = fold_swaps([op for o in outcomes for op in o.operations])
-    sources = [o.statement for o in outcomes if o.operations]
-    return NormalizeResult(operations, outcomes, sources)
+    return NormalizeResult(fold_swaps(operations), outcomes, sources)
 
 
 def _translate(
