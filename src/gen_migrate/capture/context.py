@@ -201,16 +201,17 @@ class Ctx:
     def _note_enums(self, op: Operation, refs: list[TableRef]) -> None:
         found = self.state.enum_tables
         assert found is not None
-        if isinstance(op, CreateTable):
+        # exact types: isinstance on a pydantic model class runs its metaclass's Python check
+        if type(op) is CreateTable:
             if _any_enumish(op.columns):
                 found.add(op.table)
-        elif isinstance(op, AddColumn):
+        elif type(op) is AddColumn:
             if is_enumish(op.column.type):
                 found.add(op.table)
-        elif isinstance(op, AlterColumnType):
+        elif type(op) is AlterColumnType:
             if is_enumish(op.new_type):
                 found.add(op.table)
-        elif isinstance(op, RenameTable) and op.table in found:
+        elif type(op) is RenameTable and op.table in found:
             found.update(refs)
 
     def rollback(self) -> None:
@@ -261,15 +262,20 @@ class Ctx:
             )
         return ts
 
-    def expression(self, keyword: str, node: JsonNode, at: int = -1, **kw: bool) -> str:
-        """Source text of an expression node introduced by ``keyword``."""
+    def expression(
+        self, keyword: str, node: JsonNode, at: int = -1, column_constraint: bool = False
+    ) -> str:
+        """Source text of an expression node introduced by ``keyword`` (see
+        :meth:`StatementText.expression_after` for ``column_constraint``)."""
         loc = min_location(node) if at < 0 else at
         if loc < 0:
             return ""
         text = self.text
         if isinstance(text, str):
             text = self.text = StatementText(text, text.isascii())
-        return text.expression_after(keyword, text.char_offset(loc - self.base), **kw)
+        return text.expression_after(
+            keyword, text.char_offset(loc - self.base), column_constraint=column_constraint
+        )
 
 
 def range_ref(node: JsonNode) -> TableRef:

@@ -157,9 +157,22 @@ def _shallow_select(ctx: Ctx, raw: RawStatement) -> str:
     return _select(ctx, raw.node())
 
 
+def _shallow_create_table_as(ctx: Ctx, raw: RawStatement) -> str:
+    payload = raw.payload
+    if (
+        isinstance(payload, str)
+        and '"OBJECT_MATVIEW"' not in payload
+        and '"relpersistence":"t"' not in payload
+    ):
+        # neither a materialized view nor a temporary table: refused, as _create_table_as does
+        raise Unsupported(REFUSED["CreateTableAsStmt"])
+    return _create_table_as(ctx, raw.node())
+
+
 _SHALLOW: dict[str, Callable[[Ctx, RawStatement], str]] = {
     "ViewStmt": _shallow_view,
     "SelectStmt": _shallow_select,
+    "CreateTableAsStmt": _shallow_create_table_as,
 }
 """Node types decided from one field or a substring of the JSON, without decoding it all."""
 
@@ -306,7 +319,7 @@ def _translate(
         return Outcome("", 0, text, "error", f"cannot normalise {kind}: {_plain(exc)}")
     if ctx.notes:
         summary = f"{summary} ({'; '.join(ctx.notes)})"
-    return Outcome("", 0, text, "normalized", summary, list(ctx.ops))
+    return Outcome("", 0, text, "normalized", summary, ctx.ops)
 
 
 def _plain(exc: Exception) -> str:
@@ -321,19 +334,19 @@ def fold_swaps(ops: list[Operation]) -> list[Operation]:
     The three renames must be consecutive operations, in that order.
     """
     out: list[Any] = list(ops)
-    if sum(isinstance(op, RenameColumn) for op in out) < 3:
+    # exact types: isinstance on pydantic models runs their metaclass's Python check
+    if sum(type(op) is RenameColumn for op in out) < 3:
         return out
     i = 0
     while i + 2 < len(out):
         r1 = out[i]
-        if not isinstance(r1, RenameColumn):
+        if type(r1) is not RenameColumn:
             i += 1
             continue
         r2, r3 = out[i + 1], out[i + 2]
         if (
-            isinstance(r1, RenameColumn)
-            and isinstance(r2, RenameColumn)
-            and isinstance(r3, RenameColumn)
+            type(r2) is RenameColumn
+            and type(r3) is RenameColumn
             and r1.table == r2.table == r3.table
             and r2.new_name == r1.column
             and r3.column == r1.new_name

@@ -258,14 +258,22 @@ def typename_parts(node: JsonNode) -> list[str]:
     return [n["String"]["sval"] for n in node.get("names", ())]
 
 
-def _typmod_ints(node: JsonNode, spelled: str) -> list[int]:
+def _typmod_key(node: JsonNode) -> tuple[int, ...] | None:
+    """The integer modifiers of a ``TypeName``; ``None`` when one is not an integer constant."""
     out = []
     for mod in node.get("typmods", ()):
         const = mod.get("A_Const")
         if const is None or "ival" not in const:
-            raise UnknownTypeError(f"type {spelled}: modifiers must be integer constants")
+            return None
         out.append(int(const["ival"].get("ival", 0)))
-    return out
+    return tuple(out)
+
+
+def _typmod_ints(node: JsonNode, spelled: str) -> list[int]:
+    key = _typmod_key(node)
+    if key is None:
+        raise UnknownTypeError(f"type {spelled}: modifiers must be integer constants")
+    return list(key)
 
 
 def _array_of(element: GenericType) -> GenericType:
@@ -282,6 +290,7 @@ def _array_of(element: GenericType) -> GenericType:
 
 _BUILTIN_CACHE: dict[str, GenericType] = {}
 _PLAIN_EXCLUDES = frozenset({"typmods", "arrayBounds", "pct_type", "setof"})
+_MODIFIED_EXCLUDES = _PLAIN_EXCLUDES - {"typmods"}
 _MODIFIED_CACHE: dict[tuple[str, tuple[int, ...]], GenericType] = {}
 _ARRAY_CACHE: dict[tuple[Any, ...], GenericType] = {}
 
@@ -339,13 +348,21 @@ def generic_from_typename(node: JsonNode, registry: TypeRegistry) -> GenericType
 
     Raises :class:`UnknownTypeError` for a name nothing knows, ``%TYPE`` and ``SETOF``.
     """
-    if len(node) <= 3 and not registry.overrides:
-        # the common case: a built-in type without modifiers or array bounds
+    size = len(node)
+    if size <= 4 and not registry.overrides:
+        # the common cases: a built-in type seen before, without array bounds
         names = node.get("names", ())
         if len(names) == 1 or (len(names) == 2 and names[0]["String"]["sval"] == "pg_catalog"):
-            found = _BUILTIN_CACHE.get(names[-1]["String"]["sval"])
-            if found is not None and not _PLAIN_EXCLUDES.intersection(node):
-                return found
+            name = names[-1]["String"]["sval"]
+            if size <= 3:
+                found = _BUILTIN_CACHE.get(name)
+                if found is not None and _PLAIN_EXCLUDES.isdisjoint(node):
+                    return found
+            elif "typmods" in node and _MODIFIED_EXCLUDES.isdisjoint(node):
+                mods = _typmod_key(node)
+                found = None if mods is None else _MODIFIED_CACHE.get((name, mods))
+                if found is not None:
+                    return found
     parts = typename_parts(node)
     spelled = ".".join(parts) or "?"
     if node.get("pct_type") or node.get("setof"):

@@ -151,13 +151,15 @@ def min_location(node: Any) -> int:
 class StatementText:
     """One statement's text with its scanner tokens, built on first use."""
 
-    __slots__ = ("_encoded", "_tokens", "ascii", "text")
+    __slots__ = ("_encoded", "_last_comment", "_tokens", "ascii", "text")
 
     def __init__(self, text: str, ascii_only: bool) -> None:
         self.text = text
         self.ascii = ascii_only
         self._tokens: list[Any] | None = None
         self._encoded: bytes | None = None
+        # where the last "/*" starts (-1: none): an expression after it may hold a comment
+        self._last_comment = text.rfind("/*")
 
     def tokens(self) -> list[Any]:
         """pglast scanner tokens (character offsets, ``end`` inclusive)."""
@@ -195,7 +197,7 @@ class StatementText:
         else:
             found = _lead(keyword).search(text, max(0, at - 512), at)
             after = -1 if found is None else found.end(1)
-        if after < 0 or text.find("/*", after) >= 0:
+        if after < 0 or after <= self._last_comment:
             return self._scanned_expression_after(keyword, at, column_constraint)
         if keyword != "AS":
             simple = _simple_expression(text, after, column_constraint)
