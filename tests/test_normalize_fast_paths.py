@@ -313,3 +313,66 @@ def test_create_table_as_decided_from_its_text_as_from_its_tree() -> None:
             assert (quick.kind, quick.reason) == ("error", str(exc)), sql
         else:
             raise AssertionError(f"CREATE TABLE … AS translated: {sql}")
+
+
+_PLAIN_PIECE = re.compile(
+    rb"""(\s*+)((?:\s++|--[^\n]*+|/\*(?:[^*/]++|\*(?!/)|/(?!\*))*\*/)*+)(?:
+        [^;'"$\-/]++
+      | (?<=[eE])(?<![A-Za-z0-9_\x80-\xff$][eE])'(?:[^'\\]|\\.|'')*'
+      | '[^']*+'
+      | "[^"]*+"
+      | --[^\n]*+
+      | /\*(?:[^*/]++|\*(?!/)|/(?!\*))*\*/
+      | (?<![A-Za-z0-9_\x80-\xff$])\$([A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*+|)\$
+        [^$]*+(?:\$(?!\3\$)[^$]*+)*+\$\3\$
+      | [-/$'"]
+    )*+(?:;|\Z)""",
+    re.VERBOSE | re.DOTALL,
+)
+"""The statement cut as first written: a negated class, lookbehinds before the quote or dollar
+they look behind."""
+
+
+def test_statement_cut_written_for_speed_cuts_as_the_plain_form() -> None:
+    rng = random.Random(17)
+    tokens = [b"a", b"e", b"E", b"x1", b"_", b"\xc3\xa9", b" ", b"\n", b";", b"'", b"''", b'"']
+    tokens += [b"\\", b"\\'", b"E'", b"e'", b"xe'", b"--", b"-", b"/", b"/*", b"*/", b"*"]
+    tokens += [b"$", b"$$", b"$a$", b"a$", b"$1", b"#", b"%", b"&", b"(", b",", b".", b":", b"<"]
+    tokens += [b"\x00", b"\xff", b"\t"]
+    texts = [b"".join(rng.choices(tokens, k=rng.randint(1, 20))) for _ in range(50_000)]
+    texts += [bytes(range(256)), *(p.read_bytes() for p in SQL_FILES)]
+    for text in texts:
+        fast = [m.regs for m in prefilter._PIECE.finditer(text)]
+        assert fast == [m.regs for m in _PLAIN_PIECE.finditer(text)], text
+
+
+def test_joined_cut_of_the_corpus_is_the_general_cut() -> None:
+    """On the corpus, ``from_json_kept`` (wrapper ends compared, not read) gives what the
+    general cut of the same tree gives."""
+    from pglast.parser import parse_sql_json
+
+    from gen_migrate.capture.statements import SourceText, from_json, from_json_kept
+
+    for path in SQL_FILES:
+        data = SourceText(path.read_text()).data
+        kept, parts, at = [], [], 0
+        for piece in prefilter._PIECE.finditer(data):
+            start, end = piece.end(2), piece.end()
+            end -= data[end - 1 : end] == b";"
+            if start < end and data[start] not in prefilter._COMMENT_START:
+                kept.append((at, start, end, len(kept) + 1))
+                parts.append(data[start:end])
+                at += end - start + 1
+        joined = b";".join(parts)
+        tree = parse_sql_json(joined.decode())
+        cut = from_json_kept(tree, len(joined), kept)
+        assert cut is not None, path
+        general = from_json(joined, tree, 0, len(joined))
+        assert len(cut) == len(general) == len(kept)
+        for raw, whole, (at, start, end, line) in zip(cut, general, kept, strict=True):
+            assert (raw.kind, raw.payload) == (whole.kind, whole.payload)
+            assert (raw.base, raw.start, raw.end, raw.line) == (at, start, end, line)
+            assert (whole.start, whole.end) == (at, at + end - start)
+        at, start, end, line = kept[-1]
+        for wrong in (end - 1, end + 1):  # the last statement must end where the text ends
+            assert from_json_kept(tree, len(joined), [*kept[:-1], (at, start, wrong, line)]) is None

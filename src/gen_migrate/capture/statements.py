@@ -177,17 +177,30 @@ def from_json_kept(
     kept joined by ``;`` (``size`` bytes): each of ``kept`` is a statement's offset in that
     text and its start, end and line in the source. The tree's locations stay those of the
     joined text (``base`` is the offset). ``None`` when the parser's statements are not the
-    scanner's: each must start and end where the scanner's does."""
-    out: list[RawStatement] = []
-    found = _wrappers(tree)
-    for (at, start, end, line), (kind, node, at_loc, at_len) in zip(kept, found, strict=False):
-        loc = int(at_loc) if at_loc else 0
-        stop = loc + int(at_len) if at_len else size
-        if loc != at or stop - loc != end - start:
-            return None
-        out.append(RawStatement(kind, node, at, start, end, line))
-    if len(out) != len(kept) or next(found, None) is not None:
+    scanner's: each must start and end where the scanner's does.
+
+    Since the scanner says where each statement is, its wrapper's end is known in advance and
+    only compared: the tree is cut at every ``{"stmt":{"`` and each piece must end with it."""
+    pieces = tree.split(_STMT_HEAD)
+    if len(pieces) != len(kept) + 1:
         return None
+    out: list[RawStatement] = []
+    for (at, start, end, line), piece in zip(kept, pieces[1:], strict=True):
+        # '<kind>":<node>},"stmt_location":N,"stmt_len":M},' with zero values left out: the
+        # first statement is at 0, the last one's length 0 (to the end), then ']}' ends the tree
+        location = f',"stmt_location":{at}' if at else ""
+        length = end - start
+        if at + length < size:
+            tail = f'}}{location},"stmt_len":{length}}},'
+        elif at + length == size:
+            tail = f"}}{location}}}]}}"
+        else:
+            return None
+        if not piece.endswith(tail):
+            return None
+        kind_end = piece.find('"')
+        node = piece[kind_end + 2 : len(piece) - len(tail)]
+        out.append(RawStatement(piece[:kind_end], node, at, start, end, line))
     return out
 
 
