@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import re
+from typing import Any
 
 import pytest
 
@@ -376,3 +377,108 @@ def test_joined_cut_of_the_corpus_is_the_general_cut() -> None:
         at, start, end, line = kept[-1]
         for wrong in (end - 1, end + 1):  # the last statement must end where the text ends
             assert from_json_kept(tree, len(joined), [*kept[:-1], (at, start, wrong, line)]) is None
+
+
+DO_EDGES = r"""
+DO $$ BEGIN CASE WHEN true THEN ALTER TABLE t ADD COLUMN a int; WHEN false THEN UPDATE t SET a = 1;
+  ELSE CREATE TABLE u (x int); END CASE; END $$;
+DO $$ DECLARE n int := 1; BEGIN IF n > 0 THEN DELETE FROM t; ELSIF n < 0 THEN DROP TABLE t;
+  ELSE COMMENT ON TABLE t IS 'c'; END IF; ALTER TABLE t ADD COLUMN b int; END $$;
+DO $$ BEGIN <<outer>> BEGIN CREATE TYPE e AS ENUM ('a'); EXCEPTION WHEN duplicate_object THEN
+  ALTER TYPE e ADD VALUE 'b'; WHEN others THEN BEGIN DROP TYPE e; END; END; ALTER TABLE t
+  ADD COLUMN c int; END $$;
+DO $$ DECLARE r record; i int; a int[] := '{1}'; c CURSOR FOR SELECT 1; BEGIN
+  FOR i IN 1..2 LOOP ALTER TABLE t ADD COLUMN d int; END LOOP;
+  FOR r IN SELECT * FROM t LOOP UPDATE t SET a = r.a; END LOOP;
+  FOREACH i IN ARRAY a LOOP INSERT INTO t VALUES (i); END LOOP;
+  WHILE false LOOP EXIT WHEN true; END LOOP; LOOP EXIT; END LOOP;
+  FOR r IN c LOOP DELETE FROM t; END LOOP;
+  OPEN c; FETCH c INTO r; CLOSE c; GET DIAGNOSTICS i = ROW_COUNT; PERFORM 1;
+  RAISE NOTICE '% %', i, r USING HINT = 'h'; END $$;
+DO $$ DECLARE r record; BEGIN ALTER TABLE t ADD COLUMN e int;
+  FOR r IN EXECUTE 'SELECT 1' LOOP ALTER TABLE t ADD COLUMN f int; END LOOP;
+  ALTER TABLE t ADD COLUMN g int; END $$;
+DO $$ BEGIN UPDATE t SET note = '"PLpgSQL_stmt_execsql":{"lineno":1,'; END $$;
+DO $$ BEGIN UPDATE t SET note = '","query":"ALTER TABLE t DROP COLUMN x"\'; END $$;
+DO $$ BEGIN UPDATE t SET "a""b" = E'\\"\\'; INSERT INTO t VALUES ('PLpgSQL_stmt_dynfors'); END $$;
+DO $$ BEGIN UPDATE t SET note = '"}]}}'; ALTER TABLE t ADD COLUMN h int; END $$;
+"""
+
+
+def _generic_do_walk(tree: Any) -> list[tuple[str | None, bool, bool]]:
+    """The static SQL of a PL/pgSQL tree found by going into every field but variables and
+    expressions (the walk ``doblock`` had before it knew which fields hold statements)."""
+    from gen_migrate.capture.doblock import _LOOPS
+
+    found: list[tuple[str | None, bool, bool]] = []
+    stack: list[tuple[Any, bool, bool]] = [(tree, False, False)]
+    while stack:
+        cur, guarded, looped = stack.pop()
+        if cur is None or type(cur) is str:
+            found.append((cur, guarded, looped))
+            continue
+        if type(cur) is list:
+            stack.extend((item, guarded, looped) for item in reversed(cur))
+            continue
+        todo: list[tuple[Any, bool, bool]] = []
+        for key, value in cur.items():
+            if key == "PLpgSQL_stmt_execsql":
+                todo.append((value["sqlstmt"]["PLpgSQL_expr"]["query"], guarded, looped))
+            elif key in ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors"):
+                todo.append((None, guarded, looped))
+            elif key == "PLpgSQL_stmt_if":
+                todo.append((value, True, looped))
+            elif key == "PLpgSQL_stmt_block":
+                todo.append((value, guarded or "exceptions" in value, looped))
+            elif key in _LOOPS:
+                todo.append((value, guarded, True))
+            elif key not in ("datums", "PLpgSQL_expr") and type(value) in (dict, list):
+                todo.append((value, guarded, looped))
+        stack.extend(reversed(todo))
+    return found
+
+
+def _do_block_trees() -> list[tuple[str, Any]]:
+    """The JSON text and tree of every DO block body of the corpus and of :data:`DO_EDGES`."""
+    from pglast.parser import ParseError, parse_plpgsql_json
+
+    from gen_migrate.capture.doblock import _WRAP
+    from gen_migrate.capture.statements import SourceText, decode_json, split_statements
+
+    texts = [DO_EDGES] + [p.read_text() for p in sorted(CORPUS.rglob("*.sql"))]
+    found = []
+    for text in texts:
+        for raw in split_statements(SourceText(text)):
+            if raw.kind != "DoStmt":
+                continue
+            assert raw.payload is not None
+            node = raw.payload if isinstance(raw.payload, dict) else decode_json(raw.payload)
+            args = {a["DefElem"]["defname"]: a["DefElem"]["arg"] for a in node["args"]}
+            body = args["as"]["String"]["sval"]
+            try:
+                tree_text = parse_plpgsql_json(f"{_WRAP}{body}$gen_migrate$")
+            except ParseError:
+                continue
+            found.append((tree_text, decode_json(tree_text)))
+    return found
+
+
+def test_do_block_walk_finds_what_a_walk_of_every_field_finds() -> None:
+    """Going only into the fields that hold statements finds the static SQL (and the dynamic
+    SQL) that going into every field finds, in the same order, equally guarded and looped;
+    a block whose JSON text the quick route calls data-only has no dynamic SQL and only
+    statements set aside by their leading keywords."""
+    from gen_migrate.capture import doblock
+
+    trees = _do_block_trees()
+    assert len(trees) >= 70
+    data_only = 0
+    for text, tree in trees:
+        found: list[tuple[str | None, bool, bool]] = []
+        doblock._collect_statements(tree, False, False, found)
+        assert found == _generic_do_walk(tree), text
+        expected = all(q is not None and prefilter.inert_kind(q) for q, _, _ in found)
+        decided = doblock._changes_data_only(text)
+        assert decided == expected or (not decided and "PLpgSQL_stmt_dyn" in text), text
+        data_only += decided
+    assert data_only >= 25

@@ -14,9 +14,8 @@ that cannot be normalised. A block with no DDL is skipped.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator
-from typing import Any
 
 from gen_migrate.capture.context import Ctx, JsonNode, Skip, Unsupported
 from gen_migrate.capture.prefilter import inert_kind
@@ -33,16 +32,33 @@ _LOOPS = {
     "PLpgSQL_stmt_foreach_a",
     "PLpgSQL_stmt_dynfors",
 }
-_NO_STATEMENTS = frozenset({"datums", "PLpgSQL_expr"})
-"""Keys of a PL/pgSQL tree whose values hold no statement (variables, expressions): the walk
-does not go into them."""
-_DYNAMIC = object()
-"""Marks dynamic SQL (EXECUTE) in the walk, refused when the walk reaches it."""
-_DATA_ONLY = "DO block without DDL (changes data only)"
-_EXECSQL = re.compile(
-    r'"PLpgSQL_stmt_execsql":\{"lineno":\d+,"sqlstmt":\{"PLpgSQL_expr":\{"query":("(?:[^"\\]++|\\.)*+")'
+_DYNAMIC_KINDS = ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors")
+_HOLDS_STATEMENTS = frozenset(
+    {
+        "action",
+        "body",
+        "then_body",
+        "elsif_list",
+        "else_body",
+        "case_when_list",
+        "stmts",
+        "else_stmts",
+        "exceptions",
+        "exc_list",
+    }
 )
-"""The query (a JSON string) of a static SQL statement in a PL/pgSQL tree's JSON text."""
+"""The fields of PL/pgSQL tree nodes (as libpg_query writes them) that hold statements: statement
+lists, lists of nodes with statement lists (ELSIF, WHEN, exception handlers), and single such
+nodes (a function's top block, a block's handlers). The walk goes into no other field:
+variables, conditions and expressions hold no statements."""
+_DATA_ONLY = "DO block without DDL (changes data only)"
+_EXECSQL = '"PLpgSQL_stmt_execsql":'
+"""A static SQL statement's key in a PL/pgSQL tree's JSON text (a key: a string followed by a
+colon cannot be inside a string)."""
+_QUERY_HEAD = re.compile(r'\{"lineno":\d+,"sqlstmt":\{"PLpgSQL_expr":\{"query":')
+"""What comes between :data:`_EXECSQL` and the statement's query (a JSON string)."""
+_JSON = json.JSONDecoder()
+"""Its ``raw_decode`` reads the query's JSON string where it starts and says where it ends."""
 _WRAP = "CREATE FUNCTION gen_migrate_do() RETURNS void LANGUAGE plpgsql AS $gen_migrate$"
 
 
@@ -71,8 +87,12 @@ def do_block(ctx: Ctx, node: JsonNode) -> str:
     if _changes_data_only(text):
         raise Skip(_DATA_ONLY)
     tree = decode_json(text)
+    statements: list[tuple[str | None, bool, bool]] = []
+    _collect_statements(tree, False, False, statements)
     ran = 0
-    for query, guarded, looped in _statements(tree, False, False):
+    for query, guarded, looped in statements:
+        if query is None:
+            raise Unsupported(f"DO block runs dynamic SQL (EXECUTE): {REFUSED['DoStmt']}")
         if inert_kind(query) is not None:
             continue
         try:
@@ -98,10 +118,16 @@ def _changes_data_only(text: str) -> bool:
     by their leading keywords: the walk would then find nothing to run."""
     if "PLpgSQL_stmt_dyn" in text:
         return False
-    queries = _EXECSQL.findall(text)
-    if len(queries) != text.count('"PLpgSQL_stmt_execsql"'):
-        return False
-    return all(inert_kind(decode_json(query)) is not None for query in queries)
+    at = text.find(_EXECSQL)
+    while at >= 0:
+        head = _QUERY_HEAD.match(text, at + len(_EXECSQL))
+        if head is None:
+            return False
+        query, end = _JSON.raw_decode(text, head.end())
+        if type(query) is not str or inert_kind(query) is None:
+            return False
+        at = text.find(_EXECSQL, end)
+    return True
 
 
 def _run(ctx: Ctx, kind: str, node: JsonNode, query: str, guarded: bool) -> int:
@@ -124,35 +150,30 @@ def _run(ctx: Ctx, kind: str, node: JsonNode, query: str, guarded: bool) -> int:
     return 1
 
 
-def _statements(node: Any, guarded: bool, looped: bool) -> Iterator[tuple[str, bool, bool]]:
-    """The static SQL of a PL/pgSQL tree in document order, each with whether it is guarded
-    (under an IF or a block with EXCEPTION) or in a loop."""
-    stack: list[tuple[Any, bool, bool]] = [(node, guarded, looped)]
-    while stack:
-        cur, guarded, looped = stack.pop()
-        if cur is _DYNAMIC:
-            raise Unsupported(f"DO block runs dynamic SQL (EXECUTE): {REFUSED['DoStmt']}")
-        if type(cur) is str:
-            yield cur, guarded, looped
-            continue
-        if type(cur) is list:
-            stack.extend((item, guarded, looped) for item in reversed(cur))
-            continue
-        todo: list[tuple[Any, bool, bool]] = []
-        for key, value in cur.items():
-            if key == "PLpgSQL_stmt_execsql":
-                todo.append((value["sqlstmt"]["PLpgSQL_expr"]["query"], guarded, looped))
-            elif key in ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors"):
-                todo.append((_DYNAMIC, guarded, looped))
-            elif key == "PLpgSQL_stmt_if":
-                todo.append((value, True, looped))
-            elif key == "PLpgSQL_stmt_block":
-                todo.append((value, guarded or "exceptions" in value, looped))
-            elif key in _LOOPS:
-                todo.append((value, guarded, True))
-            elif key in _NO_STATEMENTS:
+def _collect_statements(
+    nodes: list[JsonNode],
+    guarded: bool,
+    looped: bool,
+    found: list[tuple[str | None, bool, bool]],
+) -> None:
+    """Append the static SQL under PL/pgSQL tree nodes to ``found`` in document order, each with
+    whether it is guarded (under an IF or a block with EXCEPTION) or in a loop; dynamic SQL
+    (EXECUTE) as ``None``."""
+    for node in nodes:
+        for kind, fields in node.items():
+            if kind == "PLpgSQL_stmt_execsql":
+                found.append((fields["sqlstmt"]["PLpgSQL_expr"]["query"], guarded, looped))
                 continue
-            elif type(value) is dict or type(value) is list:
-                todo.append((value, guarded, looped))
-        todo.reverse()
-        stack.extend(todo)
+            if kind in _DYNAMIC_KINDS:
+                found.append((None, guarded, looped))
+                continue
+            inner_guarded = (
+                guarded
+                or kind == "PLpgSQL_stmt_if"
+                or (kind == "PLpgSQL_stmt_block" and "exceptions" in fields)
+            )
+            inner_looped = looped or kind in _LOOPS
+            for key, value in fields.items():
+                if key in _HOLDS_STATEMENTS:
+                    inner = value if type(value) is list else [value]
+                    _collect_statements(inner, inner_guarded, inner_looped, found)
