@@ -23,7 +23,7 @@ from gen_migrate.generic.operations import (
     RenameTable,
     TableRef,
 )
-from gen_migrate.generic.schema import ReplayError, Schema, TableSchema
+from gen_migrate.generic.schema import APPLY, ReplayError, Schema, TableSchema
 from gen_migrate.generic.types import GenericType, TypeKind
 
 JsonNode = dict[str, Any]
@@ -119,6 +119,18 @@ def _snapshot(ts: TableSchema | None) -> _Snapshot | None:
     return None if ts is None else (ts.ref, dict(ts.columns), list(ts.primary_key))
 
 
+def _adds_enum(op: Operation) -> bool:
+    """Whether ``op`` may give its table a column of an enum type (or an array of one)."""
+    # exact types: isinstance on a pydantic model class runs its metaclass's Python check
+    if type(op) is AddColumn:
+        return is_enumish(op.column.type)
+    if type(op) is AlterColumnType:
+        return is_enumish(op.new_type)
+    if type(op) is CreateTable:
+        return _any_enumish(op.columns)
+    return False
+
+
 def _has_enum(ts: TableSchema) -> bool:
     return _any_enumish(ts.columns.values())
 
@@ -167,52 +179,30 @@ class Ctx:
         """Replay ``op`` onto the schema and keep it; a misfit is :class:`Unsupported`."""
         self._remember(op)
         try:
-            self.schema.apply(op)
+            APPLY[type(op)](self.schema, op)  # Schema.apply without its own call
         except ReplayError as exc:
             raise Unsupported(exc.message) from None
         self.ops.append(op)
 
     def _remember(self, op: Operation) -> None:
         table: TableRef | None = op.__dict__.get("table")
-        if table is not None:
-            saved = self._tables
-            if type(op) is RenameTable:
-                refs = [table, table_ref(table.schema, op.new_name)]
-            elif table in saved:
-                if self.state.enum_tables is not None:
-                    self._note_enums(op, [table])
-                return
-            elif self.state.enum_tables is None:  # no enum bookkeeping yet: only the undo copy
-                saved[table] = _snapshot(self.schema.tables.get(table))
-                return
-            else:
-                refs = [table]
-            if self.state.enum_tables is not None:
-                self._note_enums(op, refs)
-            tables = self.schema.tables
-            for ref in refs:
-                if ref not in saved:
-                    saved[ref] = _snapshot(tables.get(ref))
-        else:
+        if table is None:
             name = op.name  # type: ignore[union-attr]
             if name not in self._types:
                 self._types[name] = self.schema.types.get(name)
-
-    def _note_enums(self, op: Operation, refs: list[TableRef]) -> None:
+            return
         found = self.state.enum_tables
-        assert found is not None
-        # exact types: isinstance on a pydantic model class runs its metaclass's Python check
-        if type(op) is CreateTable:
-            if _any_enumish(op.columns):
-                found.add(op.table)
-        elif type(op) is AddColumn:
-            if is_enumish(op.column.type):
-                found.add(op.table)
-        elif type(op) is AlterColumnType:
-            if is_enumish(op.new_type):
-                found.add(op.table)
-        elif type(op) is RenameTable and op.table in found:
-            found.update(refs)
+        saved = self._tables
+        if type(op) is RenameTable:
+            new = table_ref(table.schema, op.new_name)
+            if found is not None and table in found:
+                found.add(new)
+            if new not in saved:
+                saved[new] = _snapshot(self.schema.tables.get(new))
+        elif found is not None and _adds_enum(op):
+            found.add(table)
+        if table not in saved:
+            saved[table] = _snapshot(self.schema.tables.get(table))
 
     def rollback(self) -> None:
         """Undo every operation this statement emitted."""

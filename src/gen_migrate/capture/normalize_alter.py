@@ -141,7 +141,7 @@ def alter_table(ctx: Ctx, node: JsonNode) -> str:
     recurse = rel.get("inh", False)
     children = ctx.state.children
     for cmd in cmds:
-        cmd["_recurse"] = recurse
+        cmd["_recurse"] = recurse  # read by _add_column: whether the statement recurses (no ONLY)
         sub = cmd["subtype"]
         action = _ACTIONS.get(sub)
         if action is not None:
@@ -209,19 +209,15 @@ def _applies_to_child(ctx: Ctx, child: TableRef, cmd: JsonNode) -> bool:
     return cmd.get("name") in columns
 
 
-def recurse_of(cmd: JsonNode) -> bool:
-    """Whether the ALTER TABLE this action belongs to recurses (no ``ONLY``)."""
-    return bool(cmd.get("_recurse", True))
-
-
 def _add_column(ctx: Ctx, ref: TableRef, cmd: JsonNode) -> None:
-    ts = ctx.table(ref)
-    assert ts is not None
-    col, _ = column_from_def(ctx, ref, cmd["def"]["ColumnDef"])
-    if not recurse_of(cmd) and ctx.state.children.get(ref):
-        raise Unsupported(f"column {col.name} must be added to the tables inheriting {ref} too")
-    if col.name in ts.columns and cmd.get("missing_ok"):
-        ctx.notes.append(f"column {ref}.{col.name} exists (IF NOT EXISTS)")
+    ts = ctx.schema.tables[ref]  # known: alter_table and _targets checked it
+    cdef = cmd["def"]["ColumnDef"]
+    col, _ = column_from_def(ctx, ref, cdef)
+    name = cdef["colname"]
+    if not cmd["_recurse"] and ctx.state.children.get(ref):
+        raise Unsupported(f"column {name} must be added to the tables inheriting {ref} too")
+    if name in ts.columns and cmd.get("missing_ok"):
+        ctx.notes.append(f"column {ref}.{name} exists (IF NOT EXISTS)")
         return
     ctx.emit(construct(AddColumn, table=ref, column=col))
 

@@ -81,7 +81,7 @@ class Schema:
 
     def apply(self, op: Operation) -> None:
         """Replay one operation; raises :class:`ReplayError` when it does not fit."""
-        apply: Callable[[Schema, Any], None] = _APPLY[type(op)]
+        apply: Callable[[Schema, Any], None] = APPLY[type(op)]
         apply(self, op)
 
     def apply_all(self, ops: Iterable[Operation]) -> None:
@@ -215,7 +215,7 @@ def _drop_type(s: Schema, op: DropType) -> None:
     s.types.pop(op.name, None)
 
 
-_APPLY: dict[type, Callable[[Schema, Any], None]] = {
+APPLY: dict[type, Callable[[Schema, Any], None]] = {
     CreateTable: _create,
     DropTable: _drop,
     RenameTable: _rename_table,
@@ -229,6 +229,7 @@ _APPLY: dict[type, Callable[[Schema, Any], None]] = {
     DefineType: _define_type,
     DropType: _drop_type,
 }
+"""Operation type → the function that replays it (what :meth:`Schema.apply` dispatches to)."""
 
 
 def replay(migrations: Iterable[Iterable[Operation]]) -> Schema:

@@ -83,14 +83,18 @@ class GenericType(BaseModel):
 
     def key(self) -> tuple[Any, ...]:
         """Identity of the type without its Postgres spelling, for comparisons and hashes."""
+        # read from the field dict: pydantic's attribute hook and the enum's ``value`` property
+        # are Python code, and enum retyping and ``classify`` ask for keys of many columns
+        fields = self.__dict__
+        element = fields["element"]
         return (
-            self.kind.value,
-            self.precision,
-            self.scale,
-            self.max_length,
-            self.name,
-            self.values,
-            self.element.key() if self.element is not None else None,
+            fields["kind"]._value_,
+            fields["precision"],
+            fields["scale"],
+            fields["max_length"],
+            fields["name"],
+            fields["values"],
+            element.key() if element is not None else None,
         )
 
     def same(self, other: GenericType) -> bool:
