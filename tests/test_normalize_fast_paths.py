@@ -508,29 +508,3 @@ def test_type_key_read_from_the_field_dict_is_the_key_of_the_fields() -> None:
 
     for ty in types:
         assert ty.key() == by_attributes(ty), ty
-
-
-def test_serial_column_check_agrees_with_is_serial() -> None:
-    """``column_from_def`` tells a serial column as :func:`is_serial` does (its check is
-    inlined): the sequence default and NOT NULL exactly for the names ``is_serial`` accepts."""
-    from gen_migrate.capture.context import Ctx, FileState, Unsupported
-    from gen_migrate.capture.normalize_table import column_from_def
-    from gen_migrate.capture.pgtypes import TypeRegistry, is_serial, table_ref
-    from gen_migrate.capture.statements import SourceText, split_statements
-    from gen_migrate.generic.schema import Schema
-
-    spellings = ["serial", "bigserial", "smallserial", "serial4", "serial8", "serial2"]
-    spellings += ["serial[]", "public.serial", "pg_catalog.int4", "integer", "int8", "text"]
-    for spelled in spellings:
-        sql = f"CREATE TABLE t (c {spelled})"
-        [raw] = split_statements(SourceText(sql))
-        cdef = raw.node()["tableElts"][0]["ColumnDef"]
-        schema = Schema()
-        ctx = Ctx(schema, TypeRegistry.from_schema(schema), FileState(), sql, 0)
-        try:
-            col, _ = column_from_def(ctx, table_ref("public", "t"), cdef)
-        except Unsupported:
-            assert not is_serial(cdef["typeName"]), spelled
-            continue
-        serial = is_serial(cdef["typeName"])
-        assert (col.default is not None, not col.nullable) == (serial, serial), spelled

@@ -6,7 +6,7 @@ from typing import Any
 
 from gen_migrate.capture.construct import construct, replace
 from gen_migrate.capture.context import Ctx, JsonNode, Skip, Unsupported, range_ref
-from gen_migrate.capture.pgtypes import SERIAL_TYPES, quote_ident
+from gen_migrate.capture.pgtypes import is_serial, quote_ident
 from gen_migrate.generic.operations import Column, CreateTable, TableRef
 
 _LIKE_DEFAULTS = 1 << 3
@@ -46,9 +46,7 @@ def column_from_def(ctx: Ctx, table: TableRef, cdef: JsonNode) -> tuple[Column, 
     if tn is None:
         raise Unsupported(f"column {name} has no type")
     fields: dict[str, Any] = {"name": name, "type": ctx.type_of(tn), "nullable": True}
-    # is_serial inlined (a call per column)
-    names = tn.get("names", ())
-    if len(names) == 1 and names[0]["String"]["sval"] in SERIAL_TYPES and not tn.get("arrayBounds"):
+    if is_serial(tn):
         fields["default"] = serial_default(table, name)
         fields["nullable"] = False
     if cdef.get("is_not_null"):
