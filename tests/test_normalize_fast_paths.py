@@ -277,45 +277,6 @@ def test_comment_check_by_the_last_comment_agrees_with_a_search_from_the_express
             assert (after <= last) == (text.find("/*", after) >= 0), (text, after)
 
 
-def test_create_table_as_decided_from_its_text_as_from_its_tree() -> None:
-    """CREATE TABLE … AS / SELECT … INTO / materialized views: the outcome decided from the
-    JSON text is the one the full translator gives on the decoded tree."""
-    from gen_migrate.capture import normalize
-    from gen_migrate.capture.context import Ctx, FileState, Skip, Unsupported
-    from gen_migrate.capture.pgtypes import TypeRegistry
-    from gen_migrate.capture.statements import SourceText, decode_json, split_statements
-    from gen_migrate.generic.schema import Schema
-
-    statements = [
-        "CREATE TABLE a AS SELECT 1 AS x",
-        "CREATE TEMP TABLE a AS SELECT 1 AS x",
-        'CREATE TEMPORARY TABLE a AS SELECT * FROM t WHERE y = \'"relpersistence":"t"\'',
-        "CREATE UNLOGGED TABLE a AS SELECT * FROM t",
-        "CREATE MATERIALIZED VIEW m AS SELECT * FROM t",
-        "CREATE MATERIALIZED VIEW m AS SELECT 'OBJECT_MATVIEW' AS \"OBJECT_MATVIEW\"",
-        "CREATE TABLE a AS SELECT '\"OBJECT_MATVIEW\"' AS v FROM (SELECT 1) s",
-        "CREATE TABLE IF NOT EXISTS s.a (x, y) AS VALUES (1, 2) WITH NO DATA",
-        "CREATE TABLE a AS EXECUTE prepared_one (1)",
-        "CREATE TABLE a AS SELECT * FROM pg_temp.t JOIN (SELECT 1) AS s ON true",
-    ]
-    for sql in statements:
-        [raw] = split_statements(SourceText(sql))
-        assert raw.kind == "CreateTableAsStmt", sql
-        schema = Schema()
-        registry = TypeRegistry.from_schema(schema)
-        quick = normalize._translate(raw, schema, registry, FileState(), sql)
-        assert isinstance(raw.payload, (str, dict))
-        node = raw.payload if isinstance(raw.payload, dict) else decode_json(raw.payload)
-        try:
-            normalize._create_table_as(Ctx(schema, registry, FileState(), sql, 0), node)
-        except Skip as skip:
-            assert (quick.kind, quick.reason) == ("skipped", str(skip)), sql
-        except Unsupported as exc:
-            assert (quick.kind, quick.reason) == ("error", str(exc)), sql
-        else:
-            raise AssertionError(f"CREATE TABLE … AS translated: {sql}")
-
-
 _PLAIN_PIECE = re.compile(
     rb"""(\s*+)((?:\s++|--[^\n]*+|/\*(?:[^*/]++|\*(?!/)|/(?!\*))*\*/)*+)(?:
         [^;'"$\-/]++

@@ -157,22 +157,9 @@ def _shallow_select(ctx: Ctx, raw: RawStatement) -> str:
     return _select(ctx, raw.node())
 
 
-def _shallow_create_table_as(ctx: Ctx, raw: RawStatement) -> str:
-    payload = raw.payload
-    if (
-        isinstance(payload, str)
-        and '"OBJECT_MATVIEW"' not in payload
-        and '"relpersistence":"t"' not in payload
-    ):
-        # neither a materialized view nor a temporary table: refused, as _create_table_as does
-        raise Unsupported(REFUSED["CreateTableAsStmt"])
-    return _create_table_as(ctx, raw.node())
-
-
 _SHALLOW: dict[str, Callable[[Ctx, RawStatement], str]] = {
     "ViewStmt": _shallow_view,
     "SelectStmt": _shallow_select,
-    "CreateTableAsStmt": _shallow_create_table_as,
 }
 """Node types decided from one field or a substring of the JSON, without decoding it all."""
 
